@@ -1,0 +1,238 @@
+"""One argparse tree for the whole backend: ``python -m backend <command> ...``.
+
+Data commands (list, fetch-data, verify-data) are shared; the method verbs (train, evaluate,
+predict, explain) take the method as a sub-command whose flags come from its config dataclass.
+Expected problems (missing data, bad input) print one clear line and exit 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from backend.core.method import MethodNotImplemented
+
+log = logging.getLogger("backend")
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad flag, missing data); printed without a traceback."""
+
+
+def _parse_query(pairs: list[str]) -> dict[str, str]:
+    query = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise UserError(f"--query expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        query[key.strip()] = value.strip()
+    return query
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
+    """One --flag per dataclass field; default None means 'the dataset's paper default'."""
+    for f in dataclasses.fields(config_cls):
+        if f.name == "dataset":
+            continue
+        ftype = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
+            str(f.type).split("|")[0].strip(), str)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None,
+                            type=_bool if ftype is bool else ftype, help=f"(default: the dataset's setting)")
+
+
+def _build_config(method, args) -> Any:
+    if method.config_for is None:
+        raise MethodNotImplemented(f"{method.title} has no training configuration yet")
+    config = method.config_for(args.dataset)
+    overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
+    return dataclasses.replace(config, **overrides)
+
+
+def _model_dir(method, args) -> Path:
+    from backend.core.store import default_model_dir
+
+    if getattr(args, "model", None):
+        return Path(args.model)
+    if not getattr(args, "dataset", None):
+        raise UserError("give --model PATH or --dataset NAME")
+    return default_model_dir(method.name, args.dataset, getattr(args, "setting", "default") or "default")
+
+
+def cmd_list(args) -> int:
+    from backend.core import data
+    from backend.core.store import list_cards
+    from backend.registry import METHODS
+
+    print("methods:")
+    for m in METHODS.values():
+        state = "implemented" if m.implemented else "planned"
+        print(f"  {m.name:<9} {m.title:<9} {state:<12} {m.task}")
+    print("\ndatasets (data root: %s):" % data.resolve_data_root(args.data_dir))
+    for ds in data.CATALOG.values():
+        present = data.dataset_status(ds, data.resolve_data_root(args.data_dir))
+        print(f"  {ds.name:<22} {ds.area:<10} {present:<10} {ds.description}")
+    print("\ncheckpoints:")
+    cards = list_cards()
+    if not cards:
+        print("  (none under models/)")
+    for c in cards:
+        test = c.metrics.get("test", {})
+        main = ", ".join(f"{k}={v:.3f}" for k, v in list(test.items())[:3])
+        print(f"  {c.method:<9} {c.folder_name:<22} {main}  [{c.path}]")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from backend.core import data
+
+    root = data.resolve_data_root(args.data_dir)
+    for name in args.names:
+        data.fetch_dataset(name, root, force=args.force)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from backend.core import data
+
+    root = data.resolve_data_root(args.data_dir)
+    report = data.verify_data(args.names or None, root)
+    bad = [r for r in report if r.status != "ok"]
+    for r in report:
+        if r.status != "ok" or args.verbose:
+            print(f"{r.status:<9} {r.dataset:<22} {r.path}  {r.detail}")
+    print(f"{len(report) - len(bad)} of {len(report)} files verified under {root}")
+    return 1 if any(r.status == "corrupt" for r in report) else 0
+
+
+def cmd_train(args) -> int:
+    from backend.core.progress import FileProgress, TeeProgress, TqdmProgress
+    from backend.registry import get_method, require_verb
+
+    method = get_method(args.method)
+    train = require_verb(method, "train")
+    config = _build_config(method, args)
+    progress = TqdmProgress()
+    if args.progress_file:
+        progress = TeeProgress(progress, FileProgress(args.progress_file))
+    card = train(config, progress, device=args.device, data_dir=args.data_dir)
+    print(json.dumps({"model_dir": card.path, "metrics": card.metrics}, indent=1))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from backend.registry import get_method, require_verb
+
+    method = get_method(args.method)
+    metrics = require_verb(method, "evaluate")(_model_dir(method, args), split=args.split, device=args.device,
+                                               data_dir=args.data_dir)
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from backend.registry import get_method, require_verb
+
+    method = get_method(args.method)
+    frame = require_verb(method, "predict")(_model_dir(method, args), _parse_query(args.query), data_dir=args.data_dir)
+    if args.output:
+        frame.to_csv(args.output, index=False)
+        print(f"wrote {len(frame)} rows to {args.output}")
+    else:
+        print(frame.head(args.top).to_string(index=False))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from backend.registry import get_method, require_verb
+
+    method = get_method(args.method)
+    evidence = require_verb(method, "explain")(_model_dir(method, args), _parse_query(args.query), data_dir=args.data_dir)
+    if args.output:
+        Path(args.output).write_text(evidence.to_json(), encoding="utf-8")
+        print(f"wrote evidence ({len(evidence.edges)} edges, {len(evidence.paths)} paths) to {args.output}")
+    else:
+        print(evidence.title)
+        print(evidence.paths_frame().head(args.top).to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from backend.registry import METHODS
+
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Parsimony explorer backend")
+    parser.add_argument("--data-dir", default=None, help="data root (default: $PARSIMONY_DATA, else a per-user cache)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="methods, datasets (present or not) and shipped checkpoints")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("fetch-data", help="download datasets from their public URLs, verify sha256 (resumable)")
+    p.add_argument("names", nargs="+", help="dataset names (see `list`), or 'all'")
+    p.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
+    p.set_defaults(func=cmd_fetch)
+    p = sub.add_parser("verify-data", help="check every file present under the data root against its sha256")
+    p.add_argument("names", nargs="*", help="datasets to check (default: all)")
+    p.set_defaults(func=cmd_verify)
+
+    verbs = {
+        "train": ("train a model and save model.pt + card.json", cmd_train),
+        "evaluate": ("evaluate a checkpoint (reproduces its card's metrics)", cmd_evaluate),
+        "predict": ("ranked predictions for a query", cmd_predict),
+        "explain": ("evidence for a prediction", cmd_explain),
+    }
+    for verb, (help_text, func) in verbs.items():
+        vp = sub.add_parser(verb, help=help_text)
+        msub = vp.add_subparsers(dest="method", required=True, metavar="METHOD")
+        for m in METHODS.values():
+            if getattr(m, verb) is None:
+                continue
+            mp = msub.add_parser(m.name, help=m.task)
+            mp.add_argument("--dataset", required=verb == "train", choices=m.datasets or None)
+            mp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: $PARSIMONY_DEVICE or auto)")
+            if verb == "train":
+                mp.add_argument("--progress-file", default=None, help="also append progress events (JSON lines) here")
+                if m.config_for is not None:
+                    import inspect
+
+                    config_cls = inspect.signature(m.config_for).return_annotation
+                    if isinstance(config_cls, str):
+                        config_cls = type(m.config_for(m.datasets[0]))
+                    _add_config_flags(mp, config_cls)
+            else:
+                mp.add_argument("--model", default=None, help="checkpoint folder (default: models/<method>/<dataset>)")
+                mp.add_argument("--setting", default="default")
+            if verb == "evaluate":
+                mp.add_argument("--split", default="test", choices=["valid", "test"])
+            if verb in ("predict", "explain"):
+                mp.add_argument("--query", nargs="+", default=[], metavar="KEY=VALUE",
+                                help="query fields: " + ", ".join(m.query_fields))
+                mp.add_argument("--output", default=None, help="write CSV (predict) or JSON (explain) here")
+                mp.add_argument("--top", type=int, default=20)
+            mp.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from backend.core.data import DataMissingError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except (UserError, DataMissingError, MethodNotImplemented, KeyError, ValueError, FileNotFoundError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,43 @@
+"""The one pattern every method follows (DESIGN.md, "One pattern for every method").
+
+A method folder's ``__init__.py`` exposes ``METHOD = Method(...)``. Verbs:
+
+- ``train(config, progress, device=None, data_dir=None) -> Card``   config: the method's config dataclass
+- ``evaluate(model_dir, split="test", device=None, data_dir=None) -> dict[str, float]``
+- ``predict(model_dir, query: dict, data_dir=None) -> pandas.DataFrame``
+- ``explain(model_dir, query: dict, data_dir=None) -> Evidence``
+
+``config_for(dataset)`` returns the paper's per-dataset defaults; the CLI builds its flags from the
+dataclass fields, so a new hyper-parameter appears on the command line by itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str                       # registry key and models/<name>/ folder
+    title: str                      # display name
+    task: str                       # what it does, one line
+    explains: str                   # what its evidence shows
+    paper: str                      # citation key into backend.core.references
+    area: str                       # data area under the data root
+    datasets: tuple[str, ...] = ()  # datasets it trains on (catalog names)
+    config_for: Callable[[str], Any] | None = None
+    train: Callable[..., Any] | None = None
+    evaluate: Callable[..., dict] | None = None
+    predict: Callable[..., Any] | None = None
+    explain: Callable[..., Any] | None = None
+    query_fields: tuple[str, ...] = field(default=())  # keys predict/explain expect in `query`
+    page: str | None = None         # dashboard page (url path) that shows it
+
+    @property
+    def implemented(self) -> bool:
+        """True when the method can be trained and evaluated from this project."""
+        return self.train is not None and self.evaluate is not None
+
+
+class MethodNotImplemented(RuntimeError):
+    """Raised when a verb is asked of a method whose implementation has not landed yet."""

@@ -1,0 +1,560 @@
+"""Data root, dataset catalog, download and checksum verification.
+
+The catalog (``catalog.json`` next to this file, written by ``scripts/build_catalog.py`` from the
+data mirror's MANIFEST.tsv files) lists every dataset and file: path relative to the data root,
+bytes, sha256, public URL, licence. Files may be stored gzip-compressed: for a catalog file
+``X.gz`` that is ``gzip -9 -n`` of the original at its URL, a download is stored as the plain ``X``
+(checked against ``source_sha256``); loaders accept either form (:func:`data_file`,
+:func:`open_text`).
+
+Expected problems raise :class:`DataMissingError` (data not there: the message names the dataset
+and the exact ``python -m backend fetch-data`` command) or a :class:`DataError` (a ``ValueError``:
+unknown name, failed download, wrong checksum, file that cannot be downloaded directly), each
+with a one-line message.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import urlparse
+
+from backend.core.progress import ProgressEvent
+
+log = logging.getLogger(__name__)
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+ENV_VAR = "PARSIMONY_DATA"
+APP_NAME = "parsimony-explorer"
+FETCH_COMMAND = "python -m backend fetch-data"
+TIMEOUT = (15, 60)          # requests (connect, read) timeouts in seconds
+CHUNK = 1 << 16             # download chunk, bytes
+_DIRECT_TRANSFORMS = ("verbatim", "gzip", "none (byte copy", "byte copy")
+
+Progress = Callable[[ProgressEvent], None]
+
+
+# --------------------------------------------------------------------------- errors
+
+class DataMissingError(Exception):
+    """Data a caller needs is not under the data root. The message says how to get it."""
+
+    def __init__(self, message: str, *, dataset: str | None = None, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.missing = missing
+
+    @classmethod
+    def for_dataset(cls, ds: "Dataset", root: Path, missing: Iterable[str]) -> "DataMissingError":
+        missing = tuple(missing)
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        message = (f"dataset '{ds.name}' is not under {root} (missing {shown}); "
+                   f"get it with: {ds.fetch_command}")
+        if any(not f.downloadable for f in ds.files if f.path in missing):
+            message += f" (derived files cannot be downloaded; see {ds.readme} of the data mirror)"
+        return cls(message, dataset=ds.name, missing=missing)
+
+
+class DataError(ValueError):
+    """An expected data problem with a one-line message (CLI: exit 2, pages: st.error)."""
+
+
+class UnknownDatasetError(DataError):
+    pass
+
+
+class DownloadError(DataError):
+    """A download failed; ``network`` is True when the server could not be reached at all."""
+
+    def __init__(self, message: str, network: bool = False) -> None:
+        super().__init__(message)
+        self.network = network
+
+
+class ChecksumError(DataError):
+    pass
+
+
+class NotDownloadableError(DataError):
+    pass
+
+
+# --------------------------------------------------------------------------- catalog types
+
+@dataclass(frozen=True)
+class DataFile:
+    """One catalog file. ``path`` is relative to the data root, exactly as in the mirror's MANIFEST."""
+
+    path: str
+    bytes: int
+    sha256: str
+    url: str
+    licence: str
+    source_sha256: str | None = None   # sha256 of the file at ``url`` (None if unknown)
+    transform: str = ""                # how the mirror copy was made from the file at ``url``
+    plain_sha256: str | None = None    # for *.gz: sha256 of the decompressed content
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def is_gz(self) -> bool:
+        return self.path.endswith(".gz")
+
+    @property
+    def alt_path(self) -> str:
+        """The other accepted form: ``X`` for ``X.gz`` and ``X.gz`` for ``X``."""
+        return self.path[:-3] if self.is_gz else self.path + ".gz"
+
+    @property
+    def single_url(self) -> bool:
+        u = self.url.strip()
+        return u.startswith(("https://", "http://")) and not any(c in u for c in " \t;+()")
+
+    @property
+    def downloadable(self) -> bool:
+        """True when ``url`` serves this file's content as such (verbatim, or the original of a .gz)."""
+        if not self.single_url or urlparse(self.url).path.lower().endswith((".zip", ".tar.gz", ".tgz", ".tar")):
+            return False
+        return self.transform.strip().lower().startswith(_DIRECT_TRANSFORMS) and self.download_sha256 is not None
+
+    @property
+    def why_not_downloadable(self) -> str:
+        if self.url.strip() in ("", "-"):
+            return "no public URL"
+        if not self.single_url:
+            return "built from several sources or archive members"
+        text = self.transform.strip() or "not a verbatim copy"
+        return text if len(text) <= 90 else text[:87] + "..."
+
+    @property
+    def downloads_original_of_gz(self) -> bool:
+        """The URL serves the uncompressed original of this ``X.gz``: the download is stored as ``X``."""
+        return self.is_gz and not urlparse(self.url).path.endswith(".gz")
+
+    @property
+    def download_path(self) -> str:
+        return self.alt_path if self.downloads_original_of_gz else self.path
+
+    @property
+    def download_sha256(self) -> str | None:
+        return self.source_sha256 if self.downloads_original_of_gz else self.sha256
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One catalog dataset: files under one or more folders of one area."""
+
+    name: str
+    area: str
+    description: str
+    files: tuple[DataFile, ...]
+    origin: str
+    licence: str
+    counts: dict = field(default_factory=dict)
+    note: str = ""
+    folders: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:  # counts is a dict; identity is (area, name)
+        return hash((self.area, self.name))
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def folder(self) -> str:
+        """Main folder relative to the data root (inductive splits: the training graph's folder)."""
+        return self.folders[0] if self.folders else self.files[0].path.rsplit("/", 1)[0]
+
+    @property
+    def readme(self) -> str:
+        return f"{self.area}/README.md"
+
+    @property
+    def fetch_command(self) -> str:
+        return f"{FETCH_COMMAND} {self.name}"
+
+    @property
+    def downloadable(self) -> bool:
+        return all(f.downloadable for f in self.files)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    dataset: str
+    path: str       # catalog path (relative to the data root)
+    status: str     # "ok" | "missing" | "corrupt"
+    detail: str = ""
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> tuple[dict[str, Dataset], dict[str, str]]:
+    """Datasets ordered by area then name, and the per-area notes."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    datasets = []
+    for d in raw["datasets"]:
+        files = tuple(DataFile(**f) for f in d["files"])
+        datasets.append(Dataset(name=d["name"], area=d["area"], description=d["description"], files=files,
+                                origin=d["origin"], licence=d["licence"], counts=dict(d["counts"]),
+                                note=d.get("note", ""), folders=tuple(d.get("folders", ()))))
+    datasets.sort(key=lambda ds: (ds.area, ds.name.casefold()))
+    notes = {area: info.get("note", "") for area, info in raw.get("areas", {}).items()}
+    return {ds.name: ds for ds in datasets}, notes
+
+
+CATALOG, AREA_NOTES = load_catalog()
+AREAS: tuple[str, ...] = tuple(dict.fromkeys(ds.area for ds in CATALOG.values()))
+
+
+def get_dataset(name: str, catalog: dict[str, Dataset] | None = None) -> Dataset:
+    """The dataset called ``name`` (exact, else case-insensitive)."""
+    catalog = CATALOG if catalog is None else catalog
+    if name in catalog:
+        return catalog[name]
+    matches = [ds for key, ds in catalog.items() if key.casefold() == name.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    raise UnknownDatasetError(f"unknown dataset '{name}'; known: {', '.join(catalog)} (see: python -m backend list)")
+
+
+def _select(names: Iterable[str] | None, catalog: dict[str, Dataset]) -> list[Dataset]:
+    names = list(names or [])
+    if not names or "all" in names:
+        return list(catalog.values())
+    return list(dict.fromkeys(get_dataset(n, catalog) for n in names))
+
+
+def find_file(rel_path: str, catalog: dict[str, Dataset] | None = None) -> tuple[Dataset, DataFile] | None:
+    """The catalog entry for ``rel_path`` (either form, ``X`` or ``X.gz``), or None."""
+    catalog = CATALOG if catalog is None else catalog
+    rel = rel_path.replace(os.sep, "/").lstrip("/")
+    wanted = {rel, rel[:-3] if rel.endswith(".gz") else rel + ".gz"}
+    for ds in catalog.values():
+        for f in ds.files:
+            if f.path in wanted:
+                return ds, f
+    return None
+
+
+# --------------------------------------------------------------------------- data root
+
+def resolve_data_root(cli_value: str | os.PathLike | None = None) -> Path:
+    """--data-dir, else $PARSIMONY_DATA, else the per-user cache folder; absolute (relative to the cwd)."""
+    if cli_value:
+        chosen = Path(cli_value)
+    elif os.environ.get(ENV_VAR, "").strip():
+        chosen = Path(os.environ[ENV_VAR].strip())
+    else:
+        import platformdirs
+
+        chosen = Path(platformdirs.user_cache_dir(APP_NAME)) / "data"
+    return Path(os.path.abspath(chosen.expanduser()))
+
+
+def describe_data_root(cli_value: str | None = None) -> str:
+    """Where the data root comes from, in words (for pages and `list`)."""
+    if cli_value:
+        return "--data-dir"
+    if os.environ.get(ENV_VAR, "").strip():
+        return f"${ENV_VAR}"
+    return "the per-user cache (neither --data-dir nor $PARSIMONY_DATA is set)"
+
+
+# --------------------------------------------------------------------------- presence and loaders
+
+def local_copy(f: DataFile, root: Path) -> Path | None:
+    """The existing form of ``f`` under ``root``: the catalog form first, then the other one."""
+    for rel in (f.path, f.alt_path):
+        p = Path(root) / rel
+        if p.is_file():
+            return p
+    return None
+
+
+def dataset_status(ds: Dataset, root: Path) -> str:
+    """'present' (every file there in some form), 'partial' or 'missing'. Existence only, no hashing."""
+    have = sum(local_copy(f, root) is not None for f in ds.files)
+    if have == len(ds.files):
+        return "present"
+    return "partial" if have else "missing"
+
+
+def missing_files(ds: Dataset, root: Path) -> list[str]:
+    return [f.path for f in ds.files if local_copy(f, root) is None]
+
+
+def data_file(root: Path, rel_path: str) -> Path:
+    """The existing ``X`` or ``X.gz`` for ``rel_path`` (either form may be asked for).
+
+    Raises DataMissingError naming the dataset that contains it and the fetch command.
+    """
+    rel = rel_path.replace(os.sep, "/").lstrip("/")
+    alt = rel[:-3] if rel.endswith(".gz") else rel + ".gz"
+    for candidate in (rel, alt):
+        p = Path(root) / candidate
+        if p.is_file():
+            return p
+    hit = find_file(rel)
+    if hit is None:
+        raise DataMissingError(f"{rel} is not under {root} and is not a catalog file (see: python -m backend list)")
+    ds, f = hit
+    others = [m for m in missing_files(ds, Path(root)) if m != f.path]
+    raise DataMissingError.for_dataset(ds, Path(root), [f.path, *others])
+
+
+def require_dataset(name: str, root: Path | None = None) -> Path:
+    """The dataset's main folder under ``root`` (default: resolve_data_root()); every file must be there."""
+    ds = get_dataset(name)
+    root = resolve_data_root() if root is None else Path(root)
+    missing = missing_files(ds, root)
+    if missing:
+        raise DataMissingError.for_dataset(ds, root, missing)
+    return root / ds.folder
+
+
+def open_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "strict") -> io.TextIOBase:
+    """Open a plain or gzip file as text (gzip is detected from its magic bytes).
+
+    If ``path`` does not exist but its other form (``X.gz`` / ``X``) does, that one is opened.
+    """
+    p = Path(path)
+    if not p.exists():
+        alt = p.with_name(p.name[:-3]) if p.name.endswith(".gz") else p.with_name(p.name + ".gz")
+        if alt.exists():
+            p = alt
+    with open(p, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(p, "rt", encoding=encoding, errors=errors)
+    return open(p, "r", encoding=encoding, errors=errors)
+
+
+# --------------------------------------------------------------------------- checksums
+
+def sha256_file(path: Path, decompress: bool = False) -> str:
+    """sha256 of a file's bytes, or of its gzip-decompressed content."""
+    h = hashlib.sha256()
+    opener = gzip.open if decompress else open
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_file(f: DataFile, root: Path) -> tuple[str, str]:
+    """(status, detail) of one catalog file under ``root``: 'ok', 'missing' or 'corrupt'."""
+    p = local_copy(f, root)
+    if p is None:
+        return "missing", "not under the data root"
+    rel = p.relative_to(root).as_posix()
+    if rel == f.path:
+        size = p.stat().st_size
+        if size != f.bytes:
+            return "corrupt", f"{rel}: {size} bytes, expected {f.bytes}"
+        expected, got = f.sha256, sha256_file(p)
+    elif f.is_gz:  # plain X for catalog X.gz: compare with the decompressed content
+        expected = f.plain_sha256 or f.source_sha256
+        if expected is None:
+            return "corrupt", f"{rel}: no checksum known for the uncompressed form; use {f.path}"
+        got = sha256_file(p)
+    else:  # X.gz for catalog X
+        try:
+            expected, got = f.sha256, sha256_file(p, decompress=True)
+        except (OSError, EOFError) as exc:
+            return "corrupt", f"{rel}: not a readable gzip file ({exc})"
+    if got != expected:
+        return "corrupt", f"{rel}: sha256 {got}, expected {expected}"
+    return "ok", rel
+
+
+def verify_data(names: list[str] | None, root: Path, progress: Progress | None = None) -> list[VerifyResult]:
+    """Check every file of the named datasets (all when None/empty or 'all') against its sha256."""
+    datasets = _select(names, CATALOG)
+    root = Path(root)
+    files = [(ds, f) for ds in datasets for f in ds.files]
+    results = []
+    for i, (ds, f) in enumerate(files):
+        status, detail = check_file(f, root)
+        if status == "missing":
+            detail = f"not under {root}; get it with: {ds.fetch_command}"
+        results.append(VerifyResult(ds.name, f.path, status, detail))
+        if progress is not None:
+            progress(ProgressEvent(stage="verify", step=i + 1, total=len(files), message=f.path))
+    return results
+
+
+# --------------------------------------------------------------------------- download
+
+def _short_reason(exc: Exception, url: str) -> str:
+    import requests
+
+    host = urlparse(url).netloc
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason or ''}".strip()
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"timed out talking to {host}"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"no connection to {host} (offline, blocked or unreachable)"
+    return f"{type(exc).__name__}"
+
+
+def _download(url: str, part: Path, progress: Progress, label: str, session) -> None:
+    """Download ``url`` into ``part``, resuming from its current size with an HTTP Range request.
+
+    A 206 reply with a matching Content-Range is appended; a 200 reply (server ignored Range)
+    restarts the file; 416 (range not satisfiable) means ``part`` is probably complete already.
+    """
+    import requests
+
+    for attempt in range(2):
+        offset = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with session.get(url, headers=headers, stream=True, timeout=TIMEOUT) as r:
+            if offset and r.status_code == 416:
+                return
+            if offset and r.status_code == 206:
+                content_range = r.headers.get("Content-Range", "")
+                if not content_range.startswith(f"bytes {offset}-"):
+                    part.unlink()  # a range we did not ask for: start again from zero
+                    continue
+                mode = "ab"
+            else:
+                r.raise_for_status()
+                if r.status_code != 200:
+                    raise requests.exceptions.HTTPError(response=r)
+                mode, offset = "wb", 0
+            length = r.headers.get("Content-Length")
+            total = offset + int(length) if length and length.isdigit() else None
+            done = offset
+            progress(ProgressEvent(stage=label, step=done, total=total))
+            with open(part, mode) as fh:
+                for chunk in r.iter_content(CHUNK):
+                    fh.write(chunk)
+                    done += len(chunk)
+                    progress(ProgressEvent(stage=label, step=done, total=total))
+            if total is not None and done < total:
+                raise requests.exceptions.ConnectionError(f"connection closed after {done} of {total} bytes")
+            return
+    raise requests.exceptions.ConnectionError("the server answered with an unexpected byte range twice")
+
+
+def _terminal_progress() -> Progress:
+    """tqdm bars: bytes for 'download ...' stages, files for the rest."""
+    from backend.core.progress import TqdmProgress
+
+    byte_bars, file_bars = TqdmProgress(unit="B", unit_scale=True, unit_divisor=1024), TqdmProgress(unit="file")
+
+    def callback(event: ProgressEvent) -> None:
+        (byte_bars if event.stage.startswith("download ") else file_bars)(event)
+
+    return callback
+
+
+def _move_aside(p: Path) -> Path:
+    bad = p.with_name(p.name + ".corrupt")
+    p.replace(bad)
+    return bad
+
+
+def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, session) -> Path:
+    """Download one file (resumable), verify it and move it into place. Returns its path."""
+    import requests
+
+    if not f.downloadable:
+        raise NotDownloadableError(f"{f.path} cannot be downloaded directly ({f.why_not_downloadable}); "
+                                   f"see {ds.readme} of the data mirror")
+    target = Path(root) / f.download_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    try:
+        _download(f.url, part, progress, f"download {f.name}", session)
+    except requests.exceptions.RequestException as exc:
+        kept = " (partial download kept; the next try resumes)" if part.exists() and part.stat().st_size else ""
+        network = isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+        raise DownloadError(f"cannot download {f.path} for '{ds.name}' from {f.url}: "
+                            f"{_short_reason(exc, f.url)}{kept}", network=network) from None
+    got = sha256_file(part)
+    if got != f.download_sha256:
+        bad = _move_aside(part)
+        raise ChecksumError(f"checksum mismatch for {f.download_path} ('{ds.name}'): expected sha256 "
+                            f"{f.download_sha256}, got {got}; refused, download kept aside as {bad}")
+    part.replace(target)
+    return target
+
+
+def fetch_dataset(name: str, root: Path, force: bool = False, progress: Progress | None = None) -> list[Path]:
+    """Download dataset ``name`` (or 'all') into ``root``; verified files are skipped unless ``force``.
+
+    Returns the paths of the dataset files now under ``root``. Raises DataError subclasses with a
+    one-line message: unknown name, download failure, checksum mismatch, or files that cannot be
+    downloaded directly (derived or archive members: the message points to the area README).
+    """
+    import requests
+
+    if progress is None:
+        progress = _terminal_progress()
+    datasets = _select([name], CATALOG)
+    root = Path(root)
+    paths: list[Path] = []
+    failures: list[DataError] = []
+    with requests.Session() as session:
+        session.headers["User-Agent"] = f"{APP_NAME} (python requests)"
+        for ds in datasets:
+            try:
+                paths += _fetch_one(ds, root, force, progress, session)
+            except DownloadError as exc:
+                if len(datasets) == 1 or exc.network:
+                    raise _with_note(exc, ds)
+                failures.append(exc)
+            except DataError as exc:
+                if len(datasets) == 1:
+                    raise _with_note(exc, ds)
+                failures.append(exc)
+    if failures:
+        raise DataError(f"{len(failures)} of {len(datasets)} datasets not fetched completely; first: {failures[0]}")
+    return paths
+
+
+def _with_note(exc: DataError, ds: Dataset) -> DataError:
+    """Add the dataset's INCOMPLETE/PARTIAL note (files the catalog cannot fetch) to the message."""
+    if ds.note.startswith(("INCOMPLETE", "PARTIAL")):
+        exc.args = (f"{exc}; note: {ds.note}",)
+    return exc
+
+
+def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session) -> list[Path]:
+    paths, not_direct = [], []
+    stage = f"fetch {ds.name}"
+    for i, f in enumerate(ds.files):
+        existing = local_copy(f, root)
+        if existing is not None:
+            status, detail = check_file(f, root)
+            if status == "ok" and (not force or not f.downloadable):
+                paths.append(existing)
+                log.info("%s: verified, skipped", detail)
+                progress(ProgressEvent(stage=stage, step=i + 1, total=len(ds.files)))
+                continue
+            if status == "corrupt":
+                bad = _move_aside(existing)
+                log.warning("%s failed its checksum; moved aside to %s", existing, bad)
+        if not f.downloadable:
+            not_direct.append(f)
+            continue
+        paths.append(fetch_file(ds, f, root, progress, session))
+        progress(ProgressEvent(stage=stage, step=i + 1, total=len(ds.files)))
+    if not_direct:
+        first = not_direct[0]
+        more = f" and {len(not_direct) - 1} more" if len(not_direct) > 1 else ""
+        raise NotDownloadableError(
+            f"dataset '{ds.name}': {first.path}{more} cannot be downloaded directly "
+            f"({first.why_not_downloadable}); build it as described in {ds.readme} of the data mirror")
+    if ds.note.startswith(("INCOMPLETE", "PARTIAL")):
+        log.warning("%s: %s", ds.name, ds.note)
+    return paths

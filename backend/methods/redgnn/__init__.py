@@ -1,0 +1,72 @@
+"""RED-GNN: knowledge-graph reasoning over relational digraphs (Zhang & Yao, WWW 2022)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from backend.core.evidence import Evidence
+from backend.core.method import Method
+
+from .config import DATASETS, RedGNNConfig, config_for
+
+
+def train(config: RedGNNConfig, progress=None, device=None, data_dir=None):
+    from .train import train as _train
+
+    return _train(config, progress, device=device, data_dir=data_dir)
+
+
+def evaluate(model_dir: str | Path, split: str = "test", device=None, data_dir=None) -> dict:
+    """Recompute a checkpoint's filtered-ranking metrics on ``split`` (reproduces its card)."""
+    from .explain import load_model
+    from .train import eval_tasks, evaluate_task, load_data, split_metrics
+
+    lm = load_model(model_dir, device, data_dir)
+    config = RedGNNConfig(**lm.card.train["config"])
+    kg, kg_ind = load_data(config.dataset, data_dir)
+    task = eval_tasks(kg, kg_ind, lm.device)[split]
+    return split_metrics(evaluate_task(lm.model, task, config.n_tbatch))
+
+
+def predict(model_dir: str | Path, query: dict, data_dir=None, device=None) -> pd.DataFrame:
+    """Ranked answers for query {"head": entity, "relation": relation, "top": n}."""
+    from .explain import load_model, rank_answers
+
+    _require(query, ("head", "relation"))
+    lm = load_model(model_dir, device, data_dir)
+    return rank_answers(lm, query["head"], query["relation"], top=int(query.get("top", 20)))
+
+
+def explain(model_dir: str | Path, query: dict, data_dir=None, device=None) -> Evidence:
+    """r-digraph evidence for {"head", "relation", "answer" (optional: the top answer)}."""
+    from .explain import explain_query, load_model
+
+    _require(query, ("head", "relation"))
+    lm = load_model(model_dir, device, data_dir)
+    return explain_query(lm, query["head"], query["relation"], query.get("answer") or query.get("tail"),
+                         top_paths=int(query.get("paths", 10)), max_edges=int(query.get("max_edges", 60)))
+
+
+def _require(query: dict, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if not query.get(k)]
+    if missing:
+        raise ValueError(f"RED-GNN query needs {', '.join(missing)} (e.g. --query head=NAME relation=NAME)")
+
+
+METHOD = Method(
+    name="redgnn",
+    title="RED-GNN",
+    task="Knowledge-graph reasoning: answer (head, relation, ?) queries",
+    explains="r-digraph evidence paths from the query entity to the answer, weighted by attention",
+    paper="zhang2022redgnn",
+    area="kg",
+    datasets=DATASETS,
+    config_for=config_for,
+    train=train,
+    evaluate=evaluate,
+    predict=predict,
+    explain=explain,
+    query_fields=("head", "relation", "answer", "top", "paths", "max_edges"),
+    page="kg-reasoning",
+)

@@ -1,0 +1,275 @@
+"""Loading a RED-GNN checkpoint, ranked answers for a query, and its r-digraph evidence.
+
+The evidence for (e_q, r_q, a) is read from one forward pass: every layer records its edges with
+their attention; the r-digraph is the set of edges on some path from e_q (layer 0) to a (layer L),
+found by backward reachability from the answer layer by layer (no path enumeration). Paths are
+ranked by the product of attention along them (k-best dynamic programme over the layers).
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode, EvidencePath
+from backend.core.metrics import filtered_ranks
+from backend.core.store import Card, load_card, load_state_dict
+from backend.kg.graph import AnswerIndex, EdgeIndex
+from backend.kg.loader import KGData
+
+from .config import RedGNNConfig
+from .model import LayerTrace, RedGNN
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint ready to answer queries: model, card, data, graph and filters."""
+
+    model: RedGNN
+    card: Card
+    kg: KGData                    # the graph queries run on (inductive: the test graph)
+    graph: EdgeIndex
+    known: AnswerIndex
+    device: torch.device
+
+    @functools.cached_property
+    def entity_lookup(self) -> dict[str, int]:
+        table = {}
+        for i, name in enumerate(self.kg.entities):
+            table[name.lower()] = i
+            table[self.kg.entity_label(i).lower()] = i
+        return table
+
+    @functools.cached_property
+    def relation_lookup(self) -> dict[str, int]:
+        table = {}
+        for r in range(2 * self.kg.n_rel):
+            table[self.kg.relation_label(r).lower()] = r
+            base = self.kg.relations[r % self.kg.n_rel]
+            table[(base if r < self.kg.n_rel else f"inverse of {base}").lower()] = r
+        return table
+
+    def entity_id(self, text: str | int) -> int:
+        """An entity by id, name or readable label; a ValueError suggests close names."""
+        if isinstance(text, int):
+            return text
+        key = str(text).strip().lower()
+        if key in self.entity_lookup:
+            return self.entity_lookup[key]
+        close = difflib.get_close_matches(key, list(self.entity_lookup), n=5)
+        raise ValueError(f"unknown entity {text!r} in {self.kg.name}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
+
+    def relation_id(self, text: str | int) -> int:
+        if isinstance(text, int):
+            return text
+        key = str(text).strip().lower()
+        if key in self.relation_lookup:
+            return self.relation_lookup[key]
+        close = difflib.get_close_matches(key, list(self.relation_lookup), n=5)
+        raise ValueError(f"unknown relation {text!r} in {self.kg.name}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
+
+
+def load_model(model_dir: str | Path, device=None, data_dir=None) -> LoadedModel:
+    """Rebuild the model from its card's config and weights; load its dataset from the data root."""
+    from backend.core.device import select_device
+
+    from .train import build_model, load_data
+
+    card = load_card(model_dir)
+    config = RedGNNConfig(**card.train["config"])
+    device = select_device(device)
+    kg, kg_ind = load_data(config.dataset, data_dir)
+    target = kg_ind or kg
+    graph_triples = target.facts if kg_ind is not None else torch.cat([kg.facts, kg.train])
+    model = build_model(config, kg.n_rel)
+    model.load_state_dict(load_state_dict(model_dir))
+    model.to(device).eval()
+    known = AnswerIndex(torch.cat([target.facts, target.train, target.valid, target.test]), target.n_ent, target.n_rel)
+    return LoadedModel(model, card, target, EdgeIndex(graph_triples.to(device), target.n_ent, target.n_rel),
+                       known.to(device), device)
+
+
+@torch.no_grad()
+def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int = 20) -> pd.DataFrame:
+    """Every entity scored for (head, relation, ?), best first, with whether it is a known fact."""
+    h, r = lm.entity_id(head), lm.relation_id(relation)
+    heads = torch.tensor([h], device=lm.device)
+    rels = torch.tensor([r], device=lm.device)
+    scores = lm.model(heads, rels, lm.graph)[0]
+    known = lm.known.mask(heads, rels)[0]
+    reached = _reached(lm, h)
+    order = torch.argsort(scores, descending=True, stable=True)[:top].cpu()
+    every = torch.ones(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
+    ranks = filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))  # as if each entity were the answer
+    rows = []
+    for e in order.tolist():
+        rows.append({"entity": lm.kg.entities[e], "label": lm.kg.entity_label(e), "score": float(scores[e]),
+                     "filtered_rank": float(ranks[e]), "known_fact": bool(known[e]), "reached": bool(reached[e])})
+    return pd.DataFrame(rows)
+
+
+def _reached(lm: LoadedModel, head: int) -> torch.Tensor:
+    """[n_ent] bool: entities within L hops of ``head`` (unreached ones score exactly 0)."""
+    frontier = torch.tensor([head], device=lm.device)
+    for _ in range(lm.model.n_layer):
+        _, _, tail = lm.graph.expand(frontier)
+        frontier = torch.unique(torch.cat([frontier, tail]))
+    out = torch.zeros(lm.kg.n_ent, dtype=torch.bool, device=lm.device)
+    out[frontier] = True
+    return out
+
+
+def r_digraph(traces: list[LayerTrace], answer: int) -> list[torch.Tensor]:
+    """Per layer, the indices of the edges lying on some path from the query entity to ``answer``
+    (single query). Backward reachability: keep layer-L edges into the answer, then layer-ℓ edges
+    into the sources kept at layer ℓ+1."""
+    keep: list[torch.Tensor] = [None] * len(traces)  # type: ignore[list-item]
+    targets = torch.tensor([answer], device=traces[-1].target.device)
+    for layer in range(len(traces) - 1, -1, -1):
+        t = traces[layer]
+        idx = torch.nonzero(torch.isin(t.target, targets)).squeeze(1)
+        keep[layer] = idx
+        targets = torch.unique(t.source[idx])
+    return keep
+
+
+def k_best_paths(traces: list[LayerTrace], keep: list[torch.Tensor], head: int, answer: int, k: int):
+    """The k paths head -> answer through the kept edges with the largest product of attention.
+
+    Returns [(score, [entities e0..eL], [relations r1..rL], [edge index per layer])]. Vectorised per layer: every node keeps
+    its k best prefixes (log-scores and back-pointers)."""
+    device = traces[0].source.device
+    ents = torch.tensor([head], device=device)
+    scores = torch.full((1, k), float("-inf"), device=device)
+    scores[0, 0] = 0.0
+    back = []
+    for t, idx in zip(traces, keep):
+        src, tgt = t.source[idx], t.target[idx]
+        logw = torch.log(t.attention[idx].clamp_min(1e-30))
+        row = torch.searchsorted(ents, src)
+        cand = scores[row] + logw[:, None]                        # [E, k]
+        edge = torch.arange(len(idx), device=device)[:, None].expand(-1, k).reshape(-1)
+        prefix = torch.arange(k, device=device)[None, :].expand(len(idx), -1).reshape(-1)
+        cand, ctgt = cand.reshape(-1), tgt[:, None].expand(-1, k).reshape(-1)
+        ok = torch.isfinite(cand)
+        cand, ctgt, edge, prefix = cand[ok], ctgt[ok], edge[ok], prefix[ok]
+        o = torch.argsort(-cand, stable=True)
+        o = o[torch.argsort(ctgt[o], stable=True)]
+        cand, ctgt, edge, prefix = cand[o], ctgt[o], edge[o], prefix[o]
+        new_ents, counts = torch.unique_consecutive(ctgt, return_counts=True)
+        group = torch.repeat_interleave(torch.arange(len(new_ents), device=device), counts)
+        rank = torch.arange(len(cand), device=device) - (torch.cumsum(counts, 0) - counts)[group]
+        top = rank < k
+        scores = torch.full((len(new_ents), k), float("-inf"), device=device)
+        bp_edge = torch.full((len(new_ents), k), -1, dtype=torch.long, device=device)
+        bp_prefix = torch.full_like(bp_edge, -1)
+        scores[group[top], rank[top]] = cand[top]
+        bp_edge[group[top], rank[top]] = idx[edge[top]]
+        bp_prefix[group[top], rank[top]] = prefix[top]
+        back.append((new_ents, bp_edge, bp_prefix))
+        ents = new_ents
+    hit = torch.nonzero(ents == answer).squeeze(1)
+    if len(hit) == 0:
+        return []
+    row = int(hit[0])
+    paths = []
+    for j in range(k):
+        score = float(scores[row, j])
+        if score == float("-inf"):
+            break
+        nodes, rels, used, r, jj = [answer], [], [], row, j
+        for layer in range(len(traces) - 1, -1, -1):
+            ents_l, bp_edge, bp_prefix = back[layer]
+            e = int(bp_edge[r, jj])
+            t = traces[layer]
+            rels.append(int(t.relation[e]))
+            used.append(e)
+            src = int(t.source[e])
+            nodes.append(src)
+            jj = int(bp_prefix[r, jj])
+            if layer > 0:
+                r = int(torch.searchsorted(back[layer - 1][0], torch.tensor(src, device=device)))
+        paths.append((float(torch.exp(torch.tensor(score))), nodes[::-1], rels[::-1], used[::-1]))
+    return paths
+
+
+def _collapse_self_loops(paths, self_rel: int, k: int):
+    """Drop 'stay' steps (self-loops) and merge paths that become equal, keeping the best score."""
+    seen: dict[tuple, tuple] = {}
+    for score, nodes, rels, _ in paths:
+        cn, cr = [nodes[0]], []
+        for node, rel in zip(nodes[1:], rels):
+            if rel != self_rel:
+                cn.append(node)
+                cr.append(rel)
+        key = (tuple(cn), tuple(cr))
+        if key not in seen or seen[key][0] < score:
+            seen[key] = (score, cn, cr)
+    return sorted(seen.values(), key=lambda p: -p[0])[:k]
+
+
+def _strongest_path_edges(traces, keep, raw_paths, max_edges: int | None) -> list[torch.Tensor]:
+    """The r-digraph pruned for display: the union of the edges of the strongest paths, added path
+    by path while it stays within ``max_edges`` (every edge shown lies on a complete path)."""
+    if not max_edges or sum(len(k) for k in keep) <= max_edges:
+        return keep
+    chosen: list[set[int]] = [set() for _ in traces]
+    for _, _, _, used in raw_paths:
+        extra = sum(e not in chosen[layer] for layer, e in enumerate(used))
+        if sum(len(c) for c in chosen) + extra > max_edges:
+            continue
+        for layer, e in enumerate(used):
+            chosen[layer].add(e)
+    device = traces[0].source.device
+    return [torch.tensor(sorted(c), dtype=torch.long, device=device) for c in chosen]
+
+
+@torch.no_grad()
+def explain_query(lm: LoadedModel, head: str | int, relation: str | int, answer: str | int | None = None,
+                  top_paths: int = 10, max_edges: int | None = 60) -> Evidence:
+    """The r-digraph evidence for (head, relation, answer); answer defaults to the top-ranked entity."""
+    h, r = lm.entity_id(head), lm.relation_id(relation)
+    heads, rels = torch.tensor([h], device=lm.device), torch.tensor([r], device=lm.device)
+    traces: list[LayerTrace] = []
+    scores = lm.model(heads, rels, lm.graph, trace=traces)[0]
+    known = lm.known.mask(heads, rels)[0]
+    a = int(torch.argmax(scores)) if answer is None or answer == "" else lm.entity_id(answer)
+    every = torch.zeros(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
+    every[0, a] = True
+    rank = float(filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))[0])
+    kg = lm.kg
+    summary = {"head": kg.entity_label(h), "relation": kg.relation_label(r), "answer": kg.entity_label(a),
+               "score": float(scores[a]), "filtered_rank": rank, "known_fact": bool(known[a]),
+               "n_layers": lm.model.n_layer, "dataset": kg.name}
+    title = f"Why {kg.entity_label(a)} answers ({kg.entity_label(h)}, {kg.relation_label(r)}, ?)"
+    keep = r_digraph(traces, a)
+    n_full = sum(len(k) for k in keep)
+    summary["r_digraph_edges"] = n_full
+    if n_full == 0:
+        summary["note"] = f"{kg.entity_label(a)} is not reached within {lm.model.n_layer} hops: its score is 0"
+        return Evidence("redgnn", title, nodes=[EvidenceNode(f"{h}@0", kg.entity_label(h), layer=0, role="query")],
+                        summary=summary)
+    raw = k_best_paths(traces, keep, h, a, k=max(4 * top_paths, max_edges or 0))
+    paths = _collapse_self_loops(raw, 2 * kg.n_rel, top_paths)
+    shown = _strongest_path_edges(traces, keep, raw, max_edges)
+    summary["edges_shown"] = sum(len(k) for k in shown)
+    nodes: dict[str, EvidenceNode] = {f"{h}@0": EvidenceNode(f"{h}@0", kg.entity_label(h), "entity", 0, "query")}
+    edges = []
+    for layer, idx in enumerate(shown):
+        t = traces[layer]
+        for s, rel, o, w in zip(t.source[idx].tolist(), t.relation[idx].tolist(), t.target[idx].tolist(),
+                                t.attention[idx].tolist()):
+            sid, oid = f"{s}@{layer}", f"{o}@{layer + 1}"
+            for nid, ent, lay in ((sid, s, layer), (oid, o, layer + 1)):
+                if nid not in nodes:
+                    role = "query" if (ent == h and lay == 0) else ("answer" if (ent == a and lay == len(shown)) else "")
+                    nodes[nid] = EvidenceNode(nid, kg.entity_label(ent), "entity", lay, role,
+                                              float(scores[ent]) if lay == len(shown) else None)
+            edges.append(EvidenceEdge(sid, oid, kg.relation_label(rel), float(w), layer + 1))
+    evidence_paths = [EvidencePath([kg.entity_label(e) for e in pn], [kg.relation_label(x) for x in pr], sc)
+                      for sc, pn, pr in paths]
+    return Evidence("redgnn", title, nodes=list(nodes.values()), edges=edges, paths=evidence_paths, summary=summary)

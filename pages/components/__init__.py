@@ -1,0 +1,1 @@
+"""Reusable dashboard pieces (model card, evidence view, job panel, downloads)."""

@@ -1,0 +1,96 @@
+"""One model card (card.json) rendered for people: metrics, size, training, data checksums, software.
+
+Used by the model zoo and by every method page (``show_card(card)``).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from backend.core.references import CITATIONS
+from backend.core.store import Card
+
+
+def format_seconds(seconds: float | None) -> str:
+    """1234.5 -> '20 min 34 s'; None -> '—'."""
+    if seconds is None:
+        return "—"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_count(n: int | None) -> str:
+    return "—" if n is None else f"{int(n):,}"
+
+
+def metrics_frame(card: Card) -> pd.DataFrame:
+    """Rows = metrics, columns = splits (valid, test, ...)."""
+    frame = pd.DataFrame({split: values for split, values in (card.metrics or {}).items() if isinstance(values, dict)})
+    if frame.empty:
+        return frame
+    order = [c for c in ("train", "valid", "test") if c in frame.columns] + \
+            [c for c in frame.columns if c not in ("train", "valid", "test")]
+    frame = frame[order]
+    frame.index.name = "metric"
+    return frame
+
+
+def checksums_frame(card: Card) -> pd.DataFrame:
+    files = (card.data or {}).get("files", {}) or {}
+    return pd.DataFrame([{"file": name, "sha256": digest} for name, digest in files.items()])
+
+
+def show_card(card: Card, *, title: str | None = None) -> None:
+    """Render ``card`` (metrics table, size, training, provenance)."""
+    label = title or f"{card.method} · {card.folder_name}"
+    st.markdown(f"##### {label}")
+    if card.protocol:
+        st.caption(f"Protocol: {card.protocol}")
+
+    left, right = st.columns([3, 2])
+    with left:
+        frame = metrics_frame(card)
+        if frame.empty:
+            st.info("This card records no metrics.")
+        else:
+            st.dataframe(frame.style.format("{:.4f}"), width="stretch")
+    with right:
+        params = card.params or {}
+        train = card.train or {}
+        a, b, c = st.columns(3)
+        a.metric("Parameters", format_count(params.get("total")))
+        b.metric("Trainable", format_count(params.get("trainable")))
+        c.metric("Adaptive", format_count(params.get("adaptive")))
+        d, e, f = st.columns(3)
+        d.metric("Training time", format_seconds(train.get("seconds")))
+        e.metric("Epochs", format_count(train.get("epochs")))
+        f.metric("Seed", "—" if train.get("seed") is None else str(train.get("seed")))
+        st.caption(f"Trained on **{train.get('device', 'unknown device')}**"
+                   + (f", created {card.created}" if card.created else ""))
+
+    with st.expander("Provenance: data checksums, software, configuration"):
+        software = card.software or {}
+        if software:
+            st.markdown("  \n".join(f"**{k}**: `{v}`" for k, v in software.items()))
+        sums = checksums_frame(card)
+        if sums.empty:
+            st.caption("No data checksums recorded.")
+        else:
+            st.dataframe(sums, hide_index=True, width="stretch")
+        extra_data = {k: v for k, v in (card.data or {}).items() if k != "files"}
+        if extra_data:
+            st.json(extra_data, expanded=False)
+        config = (card.train or {}).get("config")
+        if config:
+            st.markdown("**Configuration**")
+            st.json(config, expanded=False)
+        if card.reference:
+            st.caption("Paper: " + CITATIONS.get(card.reference, card.reference))
+        if card.path:
+            st.caption(f"Folder: `{card.path}`")

@@ -1,0 +1,1 @@
+"""One file per dashboard page; thin: widgets and layout, everything else comes from the backend."""

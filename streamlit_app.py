@@ -1,0 +1,77 @@
+"""Entry point of the dashboard: ``streamlit run streamlit_app.py``.
+
+Builds the navigation (st.navigation over pages/views/*.py, grouped in sections) and the sidebar
+shared by every page: the data root in use and the device models run on.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `streamlit run` from another folder
+    sys.path.insert(0, str(ROOT))
+
+from pages import PAGES, VIEWS_DIR, PageSpec  # noqa: E402
+
+st.set_page_config(page_title="Parsimony explorer", page_icon=":material/scatter_plot:", layout="wide")
+
+
+def _extra_views() -> list[PageSpec]:
+    """View files not (yet) in the page table: shown under Methods with a title from their name."""
+    known = {p.file for p in PAGES}
+    return [PageSpec(f.name, f.stem.replace("_", "-"), f.stem.replace("_", " ").capitalize(), ":material/article:",
+                     "Methods")
+            for f in sorted(VIEWS_DIR.glob("*.py")) if not f.name.startswith("_") and f.name not in known]
+
+
+def build_navigation() -> dict[str, list]:
+    sections: dict[str, list] = {}
+    for spec in [p for p in PAGES if p.exists] + _extra_views():
+        page = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path or None,
+                       default=spec.url_path == "")
+        sections.setdefault(spec.section, []).append(page)
+    return sections
+
+
+@st.cache_data(show_spinner=False)
+def _device_text() -> str:
+    try:
+        from backend.core.device import select_device
+        import torch
+
+        device = select_device()
+        if device.type == "cuda":
+            return f"cuda ({torch.cuda.get_device_name(device)})"
+        return f"cpu ({torch.get_num_threads()} threads)"
+    except ValueError as exc:  # e.g. PARSIMONY_DEVICE=cuda on a machine without CUDA
+        return f"cpu — {exc}"
+
+
+def _data_root_text() -> tuple[str, bool] | None:
+    try:
+        from backend.core.data import resolve_data_root
+    except ImportError:
+        return None
+    root = Path(resolve_data_root(None))
+    return str(root), root.is_dir()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.divider()
+        data_root = _data_root_text()
+        if data_root is not None:
+            path, present = data_root
+            st.caption("Data root" + ("" if present else " (not created yet)"))
+            st.code(path, language=None, wrap_lines=True)
+        st.caption("Device")
+        st.code(_device_text(), language=None, wrap_lines=True)
+        st.caption("Set `PARSIMONY_DATA` / `PARSIMONY_DEVICE` before starting to change them.")
+
+
+navigation = st.navigation(build_navigation(), position="sidebar", expanded=True)
+sidebar()
+navigation.run()

@@ -1,0 +1,49 @@
+"""Shared test setup: the data root and the markers.
+
+PARSIMONY_DATA defaults to ``../shared/data`` next to the project (as in CI) when it is not set and
+that folder exists; tests that need data skip with a message when it is absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+if "PARSIMONY_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["PARSIMONY_DATA"] = str(SHARED_DATA)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "app: Streamlit AppTest page tests (tests/app)",
+        "e2e: browser tests against a running `streamlit run` (tests/e2e)",
+        "slow: tests that take more than a few seconds",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "app" in parts:
+            item.add_marker(pytest.mark.app)
+        elif "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The data root the tests use ($PARSIMONY_DATA); skips when it does not exist."""
+    root = os.environ.get("PARSIMONY_DATA")
+    if not root or not Path(root).is_dir():
+        pytest.skip("no data root: set PARSIMONY_DATA (CI uses ../shared/data)")
+    return Path(root)

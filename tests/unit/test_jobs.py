@@ -1,0 +1,156 @@
+"""Background jobs (backend.core.jobs) with the dummy training: finish, fail, cancel, list, crash."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from backend.core import jobs
+from backend.dummy import dummy_metrics
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_jobs(tmp_path):
+    """Whatever a test leaves running (e.g. after a failed assertion) is cancelled."""
+    yield
+    for root in (tmp_path, tmp_path / "env-jobs"):
+        for job in jobs.list_jobs(root):
+            if jobs.job_state(job) == "running":
+                jobs.cancel_job(job, grace=1.0)
+
+
+def wait_done(job: jobs.Job, timeout: float = 60.0) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = jobs.job_status(job)
+        if status.done:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job.id} still running after {timeout} s: {jobs.job_status(job)}")
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until ``os.kill(pid, 0)`` raises (a dead orphan may need a moment for init to reap it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still exists")
+
+
+def test_dummy_job_finishes_with_progress_events(tmp_path):
+    job = jobs.start_job(["--steps", "5", "--sleep", "0.05"], jobs_dir=tmp_path, label="dummy",
+                         module="backend.dummy")
+    assert job.dir == tmp_path / job.id and job.pid > 0 and job.label == "dummy"
+    meta = json.loads((job.dir / "job.json").read_text())
+    assert meta["id"] == job.id and meta["argv"] == ["--steps", "5", "--sleep", "0.05"] and meta["pid"] == job.pid
+    assert meta["command"][-2:] == ["--progress-file", str(job.dir / "progress.jsonl")]
+
+    status = wait_done(job)
+    assert status.state == "finished", status
+    assert status.exit_code == 0
+    assert (job.dir / "exit_code").read_text().strip() == "0"
+    assert [e.step for e in status.events] == [1, 2, 3, 4, 5]
+    assert all(e.stage == "epoch" and e.total == 5 for e in status.events)
+    for e in status.events:
+        assert e.metrics == pytest.approx(dummy_metrics(e.step))
+    assert status.events[-1].metrics["loss"] == pytest.approx(0.2)
+    assert status.events[-1].metrics["valid_mrr"] == pytest.approx(0.9)
+    assert status.fraction == 1.0
+    assert "epoch 5/5" in status.log_tail
+    assert 0 < status.elapsed < 60
+    assert json.loads((job.dir / "job.json").read_text())["status"] == "finished"
+    assert jobs.load_job(job.id, tmp_path) == job
+
+
+def test_failing_job_reports_exit_code_and_error(tmp_path):
+    job = jobs.start_job(["--steps", "4", "--sleep", "0", "--fail"], jobs_dir=tmp_path, label="bad",
+                         module="backend.dummy")
+    status = wait_done(job)
+    assert status.state == "failed"
+    assert status.exit_code == 1
+    assert "error: dummy training failed on purpose at epoch 2" in status.log_tail
+    assert [e.step for e in status.events] == [1, 2]
+    assert status.fraction == pytest.approx(0.5)
+    assert "exit" in status.message
+
+
+def test_cancel_kills_the_process_group(tmp_path):
+    job = jobs.start_job(["--steps", "1000", "--sleep", "0.1"], jobs_dir=tmp_path, label="long",
+                         module="backend.dummy")
+    deadline = time.monotonic() + 30
+    while not jobs.job_status(job).events:  # the training itself is running
+        assert time.monotonic() < deadline, "dummy job produced no progress"
+        time.sleep(0.05)
+    child_pid = json.loads((job.dir / "job.json").read_text())["child_pid"]
+    assert jobs.job_state(job) == "running"
+
+    jobs.cancel_job(job, grace=5.0)
+
+    status = jobs.job_status(job)
+    assert status.state == "cancelled"
+    assert len(status.events) < 1000
+    assert not jobs._group_alive(job.pid)  # no live process left in the group
+    wait_gone(job.pid)
+    wait_gone(child_pid)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(job.pid, 0)
+    assert jobs.job_status(job).state == "cancelled"
+
+
+def test_list_jobs_newest_first_and_load(tmp_path):
+    assert jobs.list_jobs(tmp_path / "missing") == []
+    first = jobs.start_job(["--steps", "1", "--sleep", "0"], jobs_dir=tmp_path, label="a", module="backend.dummy")
+    time.sleep(0.02)
+    second = jobs.start_job(["--steps", "1", "--sleep", "0"], jobs_dir=tmp_path, label="b", module="backend.dummy")
+    (tmp_path / "not-a-job").mkdir()  # folders without job.json are ignored
+    listed = jobs.list_jobs(tmp_path)
+    assert [j.id for j in listed] == [second.id, first.id]
+    assert [j.label for j in listed] == ["b", "a"]
+    assert jobs.load_job(first.id, tmp_path).argv == ["--steps", "1", "--sleep", "0"]
+    with pytest.raises(jobs.JobNotFound):
+        jobs.load_job("nope", tmp_path)
+    with pytest.raises(jobs.JobNotFound):
+        jobs.load_job("../x", tmp_path)
+    for job in listed:
+        assert wait_done(job).state == "finished"
+
+
+def test_jobs_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARSIMONY_JOBS", str(tmp_path / "env-jobs"))
+    assert jobs.default_jobs_dir() == tmp_path / "env-jobs"
+    job = jobs.start_job(["--steps", "1", "--sleep", "0"], label="env", module="backend.dummy")
+    assert job.dir.parent == tmp_path / "env-jobs"
+    assert [j.id for j in jobs.list_jobs()] == [job.id]
+    assert wait_done(job).state == "finished"
+
+
+def test_supervisor_killed_without_exit_code_is_failed(tmp_path):
+    job = jobs.start_job(["--steps", "1000", "--sleep", "0.1"], jobs_dir=tmp_path, label="crash",
+                         module="backend.dummy")
+    deadline = time.monotonic() + 30
+    while "child_pid" not in json.loads((job.dir / "job.json").read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)  # supervisor and training die at once, nobody writes exit_code
+    wait_gone(job.pid)
+    status = jobs.job_status(job)
+    assert not (job.dir / "exit_code").exists()
+    assert status.state == "failed"
+    assert status.exit_code is None
+    assert "without recording an exit code" in status.message
+
+
+def test_log_tail_keeps_last_lines_and_last_progress_bar_state(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("".join(f"line {i}\n" for i in range(100)) + "bar 10%\rbar 50%\rbar 100%\n")
+    tail = jobs._tail(log, 5).splitlines()
+    assert tail == ["line 96", "line 97", "line 98", "line 99", "bar 100%"]

@@ -50,22 +50,24 @@ def _device_text() -> str:
         return f"cpu — {exc}"
 
 
-def _data_root_text() -> tuple[str, bool] | None:
+def _data_root_text() -> tuple[str, str, bool] | None:
+    """(path, where it comes from, exists) of the data root, or None before backend.core.data exists."""
     try:
-        from backend.core.data import resolve_data_root
+        from backend.core import data
     except ImportError:
         return None
-    root = Path(resolve_data_root(None))
-    return str(root), root.is_dir()
+    root = Path(data.resolve_data_root(None))
+    origin = data.describe_data_root(None) if hasattr(data, "describe_data_root") else ""
+    return str(root), origin, root.is_dir()
 
 
 def sidebar() -> None:
     with st.sidebar:
-        st.divider()
         data_root = _data_root_text()
         if data_root is not None:
-            path, present = data_root
-            st.caption("Data root" + ("" if present else " (not created yet)"))
+            path, origin, present = data_root
+            st.caption("Data root" + (f", from {origin}" if origin.startswith("$") else "")
+                       + ("" if present else " (not created yet)"))
             st.code(path, language=None, wrap_lines=True)
         st.caption("Device")
         st.code(_device_text(), language=None, wrap_lines=True)

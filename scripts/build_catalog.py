@@ -13,6 +13,8 @@ the file at its URL, so it is stored as ``source_sha256``.
 
 The dataset table below (names, descriptions, counts, licences, notes) is transcribed from the
 area READMEs; every MANIFEST data file must belong to exactly one dataset, or the script fails.
+``EXTRAS`` lists files the READMEs give a public URL for but the mirror lacks; they are fetched
+by ``fetch-data`` but are not catalog files.
 """
 from __future__ import annotations
 
@@ -228,6 +230,39 @@ DATASETS = [
 ]
 
 
+# Files the READMEs name with a public URL but the mirror lacks (mostly >= 4 MiB). They are not catalog
+# files (no sha256 in any MANIFEST) but `fetch-data` gets them too: checked against the git blob id or
+# sha256 where a README gives one, otherwise stored unverified with a warning.
+_BIG = "absent from the mirror, >= 4 MiB"
+_TS = f"{DDIBENCH}/DDI_Ben/data/twosides"
+EXTRAS = {
+    "nell": [dict(path="kg/nell/facts.txt", url=f"{RED}/nell/facts.txt",
+                  git_blob="8944bd16a78a96d6e22b42458e0b7588a076edd3", why=_BIG)],
+    "YAGO": [dict(path="kg/YAGO/facts.txt", url=f"{RED}/YAGO/facts.txt",
+                  git_blob="aa121f10b4cfa1cd71d7aceea3d713179f8fa2d9", why=_BIG)],
+    "drugbank": [dict(path="ddi/drugbank/emergnn/KG.txt", url=f"{DDIBENCH}/EmerGNN/DrugBank/data/KG.txt",
+                      git_blob="f9c41d163da395de3899019f5eb23eeeeb2d0845",
+                      why="EmerGNN's KG in integer ids; " + _BIG)],
+    "twosides": [dict(path="ddi/twosides/emergnn/KG.txt", url=f"{DDIBENCH}/EmerGNN/TWOSIDES/data/KG.txt",
+                      git_blob="18acc67d52a18cf4710bf1b3ee225df083d0726d",
+                      why="EmerGNN's KG in integer ids; " + _BIG)]
+                + [dict(path=f"ddi/twosides/ddibench/{split}/{name}.txt", url=f"{_TS}_{split}/{name}.txt", why=_BIG)
+                   for split in ("random", "cluster") for name in ("train", "valid_S1", "test_S1")],
+    "hetionet": [dict(path="ddi/hetionet/hetionet-v1.0-edges.sif.gz",
+                      url="https://media.githubusercontent.com/media/hetio/hetionet/"
+                          "8a6cc0c5604d0e2908786e4de38af67b8e46ee4a/hetnet/tsv/hetionet-v1.0-edges.sif.gz",
+                      sha256="611f0411ac666be4e0270e54bbca67407e14720bfc3099311f0f5eec25c5a947",
+                      why="the complete Hetionet edge list, a Git LFS object of 12,401,407 bytes")],
+    "pretrain-gnns": [dict(path="molecules/pretrain_gnns/model_gin/supervised_contextpred.pth",
+                           url="https://raw.githubusercontent.com/snap-stanford/pretrain-gnns/"
+                               "8b20528a83b8869ce16451305b32c827258d19a3/chem/model_gin/supervised_contextpred.pth",
+                           git_blob="f2b12b211eace32c070c241b5047484f8fec9b7a",
+                           why="the GIN encoder PAR/PACIA use; " + _BIG)],
+    "movielens": [dict(path="recsys/movielens_1m_melu/ratings.dat", url=f"{MELU}/ratings.dat", why=_BIG),
+                  dict(path="recsys/movielens_1m_melu/warm_state.json", url=f"{MELU}/warm_state.json", why=_BIG)],
+}
+
+
 # Transform text for areas whose MANIFEST has no transform column (from their READMEs).
 def _default_transform(area: str, path: str, url: str) -> str:
     if area == "ddi" and path.startswith("ddi/hetionet/edges/"):
@@ -316,7 +351,17 @@ def build(mirror: Path) -> dict:
             "folders": list(dict.fromkeys(f.rstrip("/") for f in folders)),
             "origin": spec.get("origin") or origin_of(files), "licence": spec["licence"],
             "counts": spec["counts"], "note": spec["note"], "files": sorted(files, key=lambda f: f["path"]),
+            "extras": [{"path": e["path"], "url": e["url"], "sha256": e.get("sha256"), "git_blob": e.get("git_blob"),
+                        "why": e["why"]} for e in EXTRAS.get(spec["name"], [])],
         })
+    unknown = set(EXTRAS) - {spec["name"] for spec in DATASETS}
+    if unknown:
+        raise SystemExit(f"EXTRAS for unknown datasets: {sorted(unknown)}")
+    catalog_paths = set(owner)
+    clash = [e["path"] for extras in EXTRAS.values() for e in extras
+             if e["path"] in catalog_paths or e["path"] + ".gz" in catalog_paths]
+    if clash:
+        raise SystemExit(f"extra files that are catalog files already: {clash}")
     orphans = [f["path"] for area in AREAS for f in files_by_area[area] if f["path"] not in owner]
     if orphans:
         raise SystemExit(f"{len(orphans)} MANIFEST files belong to no dataset, e.g. {orphans[:3]}")

@@ -149,6 +149,26 @@ class DataFile:
 
 
 @dataclass(frozen=True)
+class ExtraFile:
+    """A file the mirror lacks but whose public URL is known (not a catalog file: no pinned sha256
+    unless ``sha256`` is given; ``git_blob`` is the git object id of the file at that commit)."""
+
+    path: str
+    url: str
+    why: str = ""
+    sha256: str | None = None
+    git_blob: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.sha256 or self.git_blob)
+
+
+@dataclass(frozen=True)
 class Dataset:
     """One catalog dataset: files under one or more folders of one area."""
 
@@ -161,6 +181,7 @@ class Dataset:
     counts: dict = field(default_factory=dict)
     note: str = ""
     folders: tuple[str, ...] = ()
+    extras: tuple[ExtraFile, ...] = ()   # files the mirror lacks; fetch-data gets them from their URL
 
     def __hash__(self) -> int:  # counts is a dict; identity is (area, name)
         return hash((self.area, self.name))
@@ -203,7 +224,8 @@ def load_catalog(path: Path = CATALOG_PATH) -> tuple[dict[str, Dataset], dict[st
         files = tuple(DataFile(**f) for f in d["files"])
         datasets.append(Dataset(name=d["name"], area=d["area"], description=d["description"], files=files,
                                 origin=d["origin"], licence=d["licence"], counts=dict(d["counts"]),
-                                note=d.get("note", ""), folders=tuple(d.get("folders", ()))))
+                                note=d.get("note", ""), folders=tuple(d.get("folders", ())),
+                                extras=tuple(ExtraFile(**e) for e in d.get("extras", ()))))
     datasets.sort(key=lambda ds: (ds.area, ds.name.casefold()))
     notes = {area: info.get("note", "") for area, info in raw.get("areas", {}).items()}
     return {ds.name: ds for ds in datasets}, notes
@@ -303,6 +325,11 @@ def data_file(root: Path, rel_path: str) -> Path:
             return p
     hit = find_file(rel)
     if hit is None:
+        for ds in CATALOG.values():
+            for e in ds.extras:
+                if e.path in (rel, alt):
+                    raise DataMissingError(f"{e.path} of dataset '{ds.name}' is not under {root} ({e.why}); "
+                                           f"get it with: {ds.fetch_command}", dataset=ds.name, missing=(e.path,))
         raise DataMissingError(f"{rel} is not under {root} and is not a catalog file (see: python -m backend list)")
     ds, f = hit
     others = [m for m in missing_files(ds, Path(root)) if m != f.path]
@@ -343,6 +370,15 @@ def sha256_file(path: Path, decompress: bool = False) -> str:
     h = hashlib.sha256()
     opener = gzip.open if decompress else open
     with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_blob_id(path: Path) -> str:
+    """The git object id of a file's content (``git hash-object``)."""
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -471,15 +507,7 @@ def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, session
         raise NotDownloadableError(f"{f.path} cannot be downloaded directly ({f.why_not_downloadable}); "
                                    f"see {ds.readme} of the data mirror")
     target = Path(root) / f.download_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
-    try:
-        _download(f.url, part, progress, f"download {f.name}", session)
-    except requests.exceptions.RequestException as exc:
-        kept = " (partial download kept; the next try resumes)" if part.exists() and part.stat().st_size else ""
-        network = isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
-        raise DownloadError(f"cannot download {f.path} for '{ds.name}' from {f.url}: "
-                            f"{_short_reason(exc, f.url)}{kept}", network=network) from None
+    part = _fetch_part(f"{f.path} for '{ds.name}'", f.url, target, progress, session)
     got = sha256_file(part)
     if got != f.download_sha256:
         bad = _move_aside(part)
@@ -489,12 +517,50 @@ def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, session
     return target
 
 
+def _fetch_part(what: str, url: str, target: Path, progress: Progress, session) -> Path:
+    """Download ``url`` to ``target``.part (resuming it); one-line DataErrors for network and disk problems."""
+    import requests
+
+    part = target.with_name(target.name + ".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _download(url, part, progress, f"download {target.name}", session)
+    except requests.exceptions.RequestException as exc:
+        kept = " (partial download kept; the next try resumes)" if part.exists() and part.stat().st_size else ""
+        network = isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+        raise DownloadError(f"cannot download {what} from {url}: "
+                            f"{_short_reason(exc, url)}{kept}", network=network) from None
+    except OSError as exc:
+        raise DataError(f"cannot write {part}: {exc.strerror or exc} (choose a writable data root with "
+                        f"--data-dir or PARSIMONY_DATA)") from None
+    return part
+
+
+def fetch_extra(ds: Dataset, e: ExtraFile, root: Path, progress: Progress, session) -> Path:
+    """Download a file the mirror lacks; checked by sha256 or git blob id when known."""
+    target = Path(root) / e.path
+    part = _fetch_part(f"{e.path} for '{ds.name}' ({e.why})", e.url, target, progress, session)
+    if e.sha256 or e.git_blob:
+        kind, expected = ("sha256", e.sha256) if e.sha256 else ("git blob id", e.git_blob)
+        got = sha256_file(part) if e.sha256 else git_blob_id(part)
+        if got != expected:
+            bad = _move_aside(part)
+            raise ChecksumError(f"checksum mismatch for {e.path} ('{ds.name}'): expected {kind} {expected}, "
+                                f"got {got}; refused, download kept aside as {bad}")
+    else:
+        log.warning("%s: no checksum is pinned for this file; sha256 of the download: %s", e.path, sha256_file(part))
+    part.replace(target)
+    return target
+
+
 def fetch_dataset(name: str, root: Path, force: bool = False, progress: Progress | None = None) -> list[Path]:
     """Download dataset ``name`` (or 'all') into ``root``; verified files are skipped unless ``force``.
 
-    Returns the paths of the dataset files now under ``root``. Raises DataError subclasses with a
-    one-line message: unknown name, download failure, checksum mismatch, or files that cannot be
-    downloaded directly (derived or archive members: the message points to the area README).
+    Also downloads the dataset's ``extras`` (files the mirror lacks, e.g. nell's facts.txt), checked
+    by sha256 or git blob id where known. Returns the paths of the files now under ``root``. Raises
+    DataError subclasses with a one-line message: unknown name, download failure, checksum
+    mismatch, or files that cannot be downloaded directly (derived or archive members: the message
+    points to the area README).
     """
     import requests
 
@@ -523,8 +589,9 @@ def fetch_dataset(name: str, root: Path, force: bool = False, progress: Progress
 
 
 def _with_note(exc: DataError, ds: Dataset) -> DataError:
-    """Add the dataset's INCOMPLETE/PARTIAL note (files the catalog cannot fetch) to the message."""
-    if ds.note.startswith(("INCOMPLETE", "PARTIAL")):
+    """Add what is still missing after a failure (the dataset's extras) to the message."""
+    pending = [e.path for e in ds.extras if e.path not in str(exc)]
+    if pending and ds.note.startswith(("INCOMPLETE", "PARTIAL")):
         exc.args = (f"{exc}; note: {ds.note}",)
     return exc
 
@@ -532,6 +599,11 @@ def _with_note(exc: DataError, ds: Dataset) -> DataError:
 def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session) -> list[Path]:
     paths, not_direct = [], []
     stage = f"fetch {ds.name}"
+
+    def tick(i: int) -> None:  # the last step is sent once at the end, with the summary
+        if i + 1 < len(ds.files):
+            progress(ProgressEvent(stage=stage, step=i + 1, total=len(ds.files)))
+
     for i, f in enumerate(ds.files):
         existing = local_copy(f, root)
         if existing is not None:
@@ -539,22 +611,32 @@ def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session
             if status == "ok" and (not force or not f.downloadable):
                 paths.append(existing)
                 log.info("%s: verified, skipped", detail)
-                progress(ProgressEvent(stage=stage, step=i + 1, total=len(ds.files)))
+                tick(i)
                 continue
-            if status == "corrupt":
-                bad = _move_aside(existing)
+            if status == "corrupt" and f.downloadable:
+                try:
+                    bad = _move_aside(existing)
+                except OSError as exc:
+                    raise DataError(f"{existing} fails its checksum ({detail}) and cannot be moved aside: "
+                                    f"{exc.strerror or exc}") from None
                 log.warning("%s failed its checksum; moved aside to %s", existing, bad)
         if not f.downloadable:
             not_direct.append(f)
             continue
         paths.append(fetch_file(ds, f, root, progress, session))
-        progress(ProgressEvent(stage=stage, step=i + 1, total=len(ds.files)))
+        tick(i)
+    for e in ds.extras:
+        existing = next((p for p in (root / e.path, root / (e.path + ".gz")) if p.is_file()), None)
+        if existing is not None and not force:
+            paths.append(existing)
+            continue
+        paths.append(fetch_extra(ds, e, root, progress, session))
+    summary = "" if not_direct else f"{ds.name}: {len(paths)} files present and verified under {root}"
+    progress(ProgressEvent(stage=stage, step=len(ds.files), total=len(ds.files), message=summary))
     if not_direct:
         first = not_direct[0]
         more = f" and {len(not_direct) - 1} more" if len(not_direct) > 1 else ""
         raise NotDownloadableError(
             f"dataset '{ds.name}': {first.path}{more} cannot be downloaded directly "
             f"({first.why_not_downloadable}); build it as described in {ds.readme} of the data mirror")
-    if ds.note.startswith(("INCOMPLETE", "PARTIAL")):
-        log.warning("%s: %s", ds.name, ds.note)
     return paths

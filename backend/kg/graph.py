@@ -24,6 +24,7 @@ class GroupedIndex:
 
     def ranges(self, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[M] keys -> (start [M], count [M]) into the sorted value array."""
+        query = query.contiguous()
         start = torch.searchsorted(self.keys, query, right=False)
         end = torch.searchsorted(self.keys, query, right=True)
         return start, end - start

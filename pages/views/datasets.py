@@ -44,6 +44,15 @@ def file_table(ds: data.Dataset, root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def extras_table(ds: data.Dataset, root: Path) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "file": e.path, "why": e.why, "here": "yes" if (root / e.path).is_file() else "missing",
+        "checked by": f"sha256 {e.sha256[:12]}" if e.sha256 else (f"git blob {e.git_blob[:12]}" if e.git_blob
+                                                                  else "nothing pinned"),
+        "URL": e.url,
+    } for e in ds.extras])
+
+
 def _keep_valid_selection(key: str, options: list[str], default: list[str]) -> None:
     """Initialise a multiselect's state once; drop values that are no longer options (all gone: the default)."""
     if key not in st.session_state:
@@ -120,6 +129,9 @@ for name in chosen:
         if ds.note:
             st.info(ds.note)
         st.dataframe(file_table(ds, root), hide_index=True)
+        if ds.extras:
+            st.caption("Not in the mirror; `fetch-data` downloads these from their public URL too:")
+            st.dataframe(extras_table(ds, root), hide_index=True)
         if status != "present":
             st.code(ds.fetch_command, language="bash")
 

@@ -69,7 +69,11 @@ for start in range(0, len(methods), 3):
                 st.page_link(page.link_target, label=f"Open {page.title}", icon=":material/arrow_forward:")
 
 st.divider()
-st.markdown(
-    "The **Model zoo** compares every trained checkpoint with the papers' numbers (quality against size); "
-    "**Datasets** lists each dataset, its files, licence and whether it is present under the data root."
-)
+overview = {
+    "zoo": "Model zoo — every trained checkpoint beside the papers' numbers: quality against size",
+    "datasets": "Datasets — each dataset's files, size, origin and licence, present or not, with checksums",
+}
+for url_path, label in overview.items():
+    page = page_for_url(url_path)
+    if page is not None:
+        st.page_link(page.link_target, label=label, icon=page.icon)

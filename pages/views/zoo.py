@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from backend.core import store
-from backend.core.references import reference_rows
+from backend.core.references import CITATIONS, reference_rows
 from backend.core.viz import cards_frame, metric_title, parsimony_figure
 from backend.registry import METHODS
 from pages.components.model_card import show_card
@@ -101,11 +101,17 @@ left, right = st.columns(2)
 metric = left.selectbox("Metric", metric_options, index=metric_options.index(default_metric)
                         if default_metric in metric_options else 0, format_func=metric_title, key="zoo_metric")
 frame = cards_frame(cards, refs, priority=(metric,))
-frame = frame[frame["metric"] == metric]
+frame = frame[frame["metric"] == metric].copy()
+ours = frame["source"] == "this project"
+frame.loc[ours, "model"] = [titles.get(m, m) for m in frame.loc[ours, "method"]]  # same colour as the paper's
 datasets = sorted(frame["dataset"].dropna().unique())
 dataset = right.selectbox("Dataset", ["all datasets", *datasets], key="zoo_dataset")
 if dataset != "all datasets":
     frame = frame[frame["dataset"] == dataset]
+if frame["dataset"].nunique() > 1 or frame["setting"].nunique() > 1:
+    # several datasets or settings in one panel: name each point's dataset (and setting) in the legend
+    frame["model"] = [f"{m} ({d}{'' if s in ('', 'default', 'transductive') else ', ' + s})"
+                      for m, d, s in zip(frame["model"], frame["dataset"], frame["setting"])]
 plotted = frame[frame["params_total"].gt(0) & frame["value"].notna()]
 title = f"Parameters vs. test {metric_title(metric)}" + ("" if dataset == "all datasets" else f" on {dataset}")
 st.plotly_chart(parsimony_figure(frame, title=title), width="stretch", key="zoo_figure")
@@ -129,6 +135,8 @@ st.caption(
 st.dataframe(ref_table, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, key="zoo_references")
 st.download_button("Download reference numbers (CSV)", data=_csv(ref_table), file_name="paper_reference_numbers.csv",
                    mime="text/csv", icon=":material/download:", key="zoo_download_references")
+with st.expander("Sources of these numbers"):
+    st.markdown("\n".join(f"- **{key}**: {CITATIONS[key]}" for key in dict.fromkeys(ref_table["citation"])))
 
 # --- one card in full -----------------------------------------------------------------------
 if cards:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend.core import data
-from backend.core.data import DataFile, Dataset
+from backend.core.data import DataFile, Dataset, ExtraFile
 from backend.core.progress import RecordingProgress
 
 
@@ -174,12 +174,16 @@ def server():
 
 
 PLAIN = b"alpha\tr1\tbeta\n" * 3000          # 42 KB: several download chunks
+EXTRA = b"facts the mirror lacks\n"
 ORIGINAL = b"gamma\tr2\tdelta\n" * 500
 GZ = gzip.compress(ORIGINAL, mtime=0)
 
 
 def toy_catalog(server: Server, **overrides) -> dict[str, Dataset]:
-    server.files.update({"/plain.txt": PLAIN, "/big.txt": ORIGINAL})
+    server.files.update({"/plain.txt": PLAIN, "/big.txt": ORIGINAL, "/extra.txt": EXTRA})
+    blob = hashlib.sha1(b"blob %d\0" % len(EXTRA) + EXTRA).hexdigest()
+    extras = (ExtraFile(path="toy/set/extra.txt", url=f"{server.base}/extra.txt", why="absent from the mirror",
+                        git_blob=overrides.get("git_blob", blob)),)
     files = (
         DataFile(path="toy/set/plain.txt", bytes=len(PLAIN), sha256=sha(PLAIN), url=f"{server.base}/plain.txt",
                  licence="CC0", source_sha256=sha(PLAIN), transform="verbatim copy"),
@@ -188,7 +192,7 @@ def toy_catalog(server: Server, **overrides) -> dict[str, Dataset]:
                  plain_sha256=sha(ORIGINAL)),
     )
     toy = Dataset(name="toy", area="toy", description="toy data", files=files, origin="here@0", licence="CC0",
-                  counts={"lines": 3500}, note=overrides.get("note", ""), folders=("toy/set",))
+                  counts={"lines": 3500}, note=overrides.get("note", ""), folders=("toy/set",), extras=extras)
     return {"toy": toy}
 
 
@@ -205,6 +209,7 @@ def test_fetch_full_download_then_skip(server, toy, tmp_path):
     assert (tmp_path / "toy/set/plain.txt").read_bytes() == PLAIN
     # the mirror's X.gz is gzip of the original: the download is stored as the plain X
     assert (tmp_path / "toy/set/big.txt").read_bytes() == ORIGINAL
+    assert (tmp_path / "toy/set/extra.txt").read_bytes() == EXTRA   # extras: checked by their git blob id
     assert not list(tmp_path.rglob("*.part"))
     steps = [e.step for e in progress.events if e.stage == "download plain.txt"]
     assert steps == sorted(steps) and steps[-1] == len(PLAIN)
@@ -268,6 +273,19 @@ def test_fetch_not_downloadable_and_unreachable(server, monkeypatch, tmp_path):
     assert "INCOMPLETE: more.txt absent" in message and "\n" not in message
     with pytest.raises(data.UnknownDatasetError):
         data.fetch_dataset("nope", tmp_path)
+
+
+def test_fetch_extra_with_wrong_git_blob_is_refused(server, monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "CATALOG", toy_catalog(server, git_blob="0" * 40))
+    with pytest.raises(data.ChecksumError, match="toy/set/extra.txt .*expected git blob id 0000"):
+        data.fetch_dataset("toy", tmp_path, progress=RecordingProgress())
+    assert not (tmp_path / "toy/set/extra.txt").exists()
+
+
+def test_missing_extra_names_its_dataset(tmp_path):
+    with pytest.raises(data.DataMissingError) as err:
+        data.data_file(tmp_path, "kg/nell/facts.txt")
+    assert "dataset 'nell'" in str(err.value) and "python -m backend fetch-data nell" in str(err.value)
 
 
 def test_verify_reports_ok_missing_corrupt(server, toy, tmp_path):

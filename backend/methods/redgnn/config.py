@@ -54,6 +54,7 @@ class RedGNNConfig:
     fact_ratio: float = 0.75        # transductive facts : queries re-split each epoch (3:1)
     seed: int = 1234
     max_seconds: float = 0.0        # stop training after this many seconds (0 = no limit)
+    batches_per_epoch: int = 0      # cap on training batches per epoch (0 = all queries)
     patience: int = 0               # stop after this many epochs without a better valid MRR (0 = never)
     track_test: bool = False        # also evaluate test after each epoch (curves only; selection is on valid)
     output: str = ""                # checkpoint folder (default: models/redgnn/<dataset>[-inductive])

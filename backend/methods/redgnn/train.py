@@ -78,8 +78,13 @@ def evaluate_task(model: RedGNN, task: EvalTask, batch_size: int, policies=POLIC
         scores = model(q[:, 0], q[:, 1], task.graph)
         answer_mask = task.answers.mask(q[:, 0], q[:, 1])
         known_mask = task.known.mask(q[:, 0], q[:, 1])
+        by_policy = {p: filtered_ranks(scores, answer_mask, known_mask, policy=p)
+                     for p in ("optimistic", "pessimistic") if p in policies}
+        if "average" in policies:  # average ties = mean of the optimistic and pessimistic ranks
+            by_policy["average"] = (by_policy["optimistic"] + by_policy["pessimistic"]) / 2 if len(by_policy) == 2 \
+                else filtered_ranks(scores, answer_mask, known_mask, policy="average")
         for p in policies:
-            ranks[p].append(filtered_ranks(scores, answer_mask, known_mask, policy=p).cpu())
+            ranks[p].append(by_policy[p].cpu())
     return {p: ranking_metrics(torch.cat(r)) for p, r in ranks.items()}
 
 
@@ -133,6 +138,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
         queries = queries.to(device)
         n_batches = math.ceil(len(queries) / config.n_batch)
+        if config.batches_per_epoch:
+            n_batches = min(n_batches, config.batches_per_epoch)
         total_loss, out_of_time = 0.0, False
         for b in range(n_batches):
             batch = queries[b * config.n_batch:(b + 1) * config.n_batch]
@@ -146,7 +153,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
                     bad = torch.isnan(p)
                     if bad.any():
                         p[bad] = torch.rand_like(p)[bad]
-            total_loss += float(loss)
+            total_loss += loss.item()
             if b % 20 == 0 or b == n_batches - 1:
                 progress(ProgressEvent("batch", b + 1, n_batches, {"loss": float(loss) / len(batch)}))
             if config.max_seconds and train_seconds + time.perf_counter() - t0 > config.max_seconds:
@@ -155,7 +162,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         scheduler.step()
         train_seconds += time.perf_counter() - t0
         valid = split_metrics(evaluate_task(model, tasks["valid"], config.n_tbatch, policies=("average",)))
-        record = {"epoch": epoch + 1, "loss": total_loss / max(1, len(queries)), "valid_mrr": valid["mrr"],
+        record = {"epoch": epoch + 1, "loss": total_loss / max(1, min(len(queries), n_batches * config.n_batch)), "valid_mrr": valid["mrr"],
                   "train_seconds": round(train_seconds, 2), "wall_seconds": round(time.perf_counter() - started, 2)}
         if config.track_test:
             record["test_mrr"] = split_metrics(evaluate_task(model, tasks["test"], config.n_tbatch, ("average",)))["mrr"]

@@ -1,0 +1,137 @@
+"""RED-GNN throughput, memory and quality-vs-time; prints one JSON object.
+
+    python benchmarks/redgnn.py --dataset family [--device cuda] [--curve-seconds 60]
+
+training queries/s: (query = a triple or its inverse) over --train-batches batches after warm-up;
+evaluation queries/s: distinct (h, r) queries of valid+test ranked per second (model forward +
+filtered ranking), as in the original's measurement; peak memory: max RSS (CPU) and CUDA peak.
+With --curve-seconds, trains from scratch for that long (tracking test MRR each epoch, selection
+on valid) and reports the MRR-vs-wall-time curve. Ratios are against the original implementation
+measured on the same kind of machine (../shared/reference/measured-originals.md).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.core.device import device_label, seed_everything, select_device  # noqa: E402
+from backend.kg.graph import EdgeIndex  # noqa: E402
+from backend.methods.redgnn.config import config_for  # noqa: E402
+from backend.methods.redgnn.model import softmax_cross_entropy  # noqa: E402
+from backend.methods.redgnn.train import (  # noqa: E402
+    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, train)
+
+# original RED-GNN (LARS-research/RED-GNN c9badff), measured-originals.md
+ORIGINAL = {
+    "cpu": {"family": {"train_qps": 161, "eval_qps": 158}, "umls": {"train_qps": 17, "eval_qps": 14.7}},
+    "cuda": {"WN18RR": {"train_qps": 603, "eval_qps": 149, "peak_gib": 3.8,
+                        "test_mrr_vs_seconds": [[125, 0.330], [243, 0.479], [374, 0.491]]},
+             "family": {"train_qps": 515, "eval_qps": 1703}},
+}
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_training(config, kg, device, n_batches: int) -> float:
+    model = build_model(config, kg.n_rel).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.lamb)
+    graph_triples, queries = _epoch_queries(kg, config, torch.Generator().manual_seed(0))
+    graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
+    queries = queries.to(device)
+    bs = config.n_batch
+    n_batches = min(n_batches + 3, len(queries) // bs)
+
+    def step(b):
+        batch = queries[b * bs:(b + 1) * bs]
+        opt.zero_grad(set_to_none=True)
+        loss = softmax_cross_entropy(model(batch[:, 0], batch[:, 1], graph), batch[:, 2])
+        loss.backward()
+        opt.step()
+
+    for b in range(3):
+        step(b)
+    _sync(device)
+    t0 = time.perf_counter()
+    for b in range(3, n_batches):
+        step(b)
+    _sync(device)
+    return (n_batches - 3) * bs / (time.perf_counter() - t0)
+
+
+def measure_evaluation(config, kg, kg_ind, device, n_queries: int) -> float:
+    model = build_model(config, kg.n_rel).to(device)
+    task = eval_tasks(kg, kg_ind, device)["valid"]
+    task.queries = task.queries[:n_queries]
+    evaluate_task(model, dataclasses.replace(task, queries=task.queries[: config.n_tbatch]), config.n_tbatch)
+    _sync(device)
+    t0 = time.perf_counter()
+    evaluate_task(model, task, config.n_tbatch, policies=("average",))
+    _sync(device)
+    return len(task.queries) / (time.perf_counter() - t0)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="family")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--train-batches", type=int, default=40)
+    ap.add_argument("--eval-queries", type=int, default=1000)
+    ap.add_argument("--curve-seconds", type=float, default=0.0, help="train this long and report test MRR vs time")
+    ap.add_argument("--batch", type=int, default=0, help="override the training batch size")
+    ap.add_argument("--tbatch", type=int, default=0, help="override the evaluation batch size")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--output", default="", help="also write the JSON here")
+    args = ap.parse_args(argv)
+
+    device = select_device(args.device)
+    seed_everything(0)
+    config = config_for(args.dataset)
+    if args.batch:
+        config = dataclasses.replace(config, n_batch=args.batch)
+    if args.tbatch:
+        config = dataclasses.replace(config, n_tbatch=args.tbatch)
+    kg, kg_ind = load_data(args.dataset, args.data_dir)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
+              "train_queries_per_s": round(measure_training(config, kg, device, args.train_batches), 1),
+              "eval_queries_per_s": round(measure_evaluation(config, kg, kg_ind, device, args.eval_queries), 1)}
+    if args.curve_seconds:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = dataclasses.replace(config, max_seconds=args.curve_seconds, track_test=True, output=tmp)
+            card = train(cfg, device=str(device), data_dir=args.data_dir)
+        result["curve"] = [{"epoch": h["epoch"], "train_seconds": h["train_seconds"], "wall_seconds": h["wall_seconds"],
+                            "valid_mrr": round(h["valid_mrr"], 4), "test_mrr": round(h["test_mrr"], 4)}
+                           for h in card.train["history"]]
+        result["selected_test_mrr"] = round(card.metrics["test"]["mrr"], 4)
+    result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+    if device.type == "cuda":
+        result["peak_cuda_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    ref = ORIGINAL.get(device.type, {}).get(args.dataset)
+    if ref:
+        result["original"] = ref
+        result["speedup_train"] = round(result["train_queries_per_s"] / ref["train_qps"], 2)
+        result["speedup_eval"] = round(result["eval_queries_per_s"] / ref["eval_qps"], 2)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Knowledge-graph reasoning with RED-GNN: ranked answers to (head, relation, ?) and their r-digraph evidence.
+
+Thin page: checkpoints come from ``backend.core.store``, the model, ranking and evidence from
+``backend.methods.redgnn.explain``; the graph and downloads from ``pages.components``. Checkpoints
+trained from this page go to ``$PARSIMONY_RUNS/redgnn/<dataset>-<time>/`` (default ``<project>/runs``,
+git-ignored) and are listed in the dataset picker as "(your run)".
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+if str(PROJECT_ROOT) not in sys.path:  # the page also runs on its own (AppTest, `streamlit run` of this file)
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from backend.core import store  # noqa: E402
+from backend.core.data import CATALOG, DataMissingError, dataset_status, missing_files, resolve_data_root  # noqa: E402
+from backend.core.evidence import Evidence  # noqa: E402
+from backend.core.references import reference_rows  # noqa: E402
+from backend.core.viz import ranking_bar_figure  # noqa: E402
+from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS, TRANSDUCTIVE_DATASETS  # noqa: E402
+from pages.components.downloads import frame_csv  # noqa: E402
+from pages.components.evidence_view import show_evidence  # noqa: E402
+from pages.components.job_panel import job_panel  # noqa: E402
+from pages.components.model_card import format_count, format_seconds, show_card  # noqa: E402
+
+#: above this many entities the head picker is a text filter plus a list of the first matches
+LARGE_ENTITY_LIST = 5000
+MAX_MATCHES = 200
+DEFAULT_TRAIN_EPOCHS = 3
+#: the expected failures of loading a checkpoint or answering a query (shown with st.error)
+EXPECTED_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
+
+
+# ---------------------------------------------------------------------------------------- checkpoints
+
+def runs_dir() -> Path:
+    """Where trainings started from this page write: ``$PARSIMONY_RUNS``, else ``<project>/runs``."""
+    env = os.environ.get("PARSIMONY_RUNS", "").strip()
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "runs"
+
+
+def find_checkpoints() -> dict[str, tuple[str, store.Card]]:
+    """{model folder: (label for the picker, card)}: shipped checkpoints first, then the user's runs (newest first)."""
+    found: dict[str, tuple[str, store.Card]] = {}
+    for card in store.list_cards(method="redgnn"):
+        label = card.dataset + (" (inductive)" if card.setting == "inductive" else "")
+        found[str(card.path)] = (label, card)
+    own_root = runs_dir() / "redgnn"
+    if own_root.is_dir():
+        own = store.list_cards(own_root, method="redgnn")
+        for card in sorted(own, key=lambda c: c.created or "", reverse=True):
+            found[str(card.path)] = (f"{card.dataset} — {Path(str(card.path)).name} (your run)", card)
+    return found
+
+
+def metric_summary(card: store.Card) -> pd.DataFrame:
+    """Test MRR, Hits@1, Hits@10 under RED-GNN's protocol (average ties) and NBFNet's (pessimistic ties)."""
+    test = (card.metrics or {}).get("test", {}) or {}
+    rows = []
+    for name, title in (("mrr", "MRR"), ("hits@1", "Hits@1"), ("hits@10", "Hits@10")):
+        rows.append({"test metric": title, "average ties (RED-GNN)": test.get(name),
+                     "pessimistic ties (NBFNet)": test.get(f"nbfnet_{name}")})
+    return pd.DataFrame(rows)
+
+
+def paper_mrr_text(dataset: str) -> str:
+    rows = [r for r in reference_rows("redgnn") if r["dataset"] == dataset and r["metric"] == "mrr"]
+    if not rows:
+        return ""
+    parts = [f"{r['value']:.3f} ({'RED-GNN paper' if r['citation'] == 'zhang2022redgnn' else r['citation']})"
+             for r in rows]
+    return f"Published test MRR on {dataset}: " + ", ".join(parts) + "."
+
+
+def show_card_brief(card: store.Card, own: bool) -> None:
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(metric_summary(card), hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.4f")
+                                    for c in ("average ties (RED-GNN)", "pessimistic ties (NBFNet)")})
+        notes = ["Filtered ranking over all entities, tail and inverse (head) queries. Entities the "
+                 "propagation never reaches all score 0: the RED-GNN protocol ranks such ties at their "
+                 "average position, NBFNet's at the worst."]
+        paper = paper_mrr_text(card.dataset)
+        if paper:
+            notes.append(paper)
+        st.caption(" ".join(notes))
+    with right:
+        train = card.train or {}
+        a, b = st.columns(2)
+        a.metric("Parameters", format_count((card.params or {}).get("total")))
+        b.metric("Training time", format_seconds(train.get("seconds")))
+        c, d = st.columns(2)
+        c.metric("Epochs", format_count(train.get("epochs")))
+        d.metric("Trained on", str(train.get("device", "unknown")))
+        st.caption(("Your own run" if own else "Shipped checkpoint") + f": `{card.path}`")
+    with st.expander("Full model card: validation metrics, configuration, data checksums"):
+        show_card(card, title=f"RED-GNN · {card.folder_name}")
+
+
+# ---------------------------------------------------------------------------------------- backend calls
+
+@st.cache_resource(show_spinner="Loading the checkpoint and its knowledge graph…", max_entries=4)
+def load_checkpoint(model_dir: str, data_root: str):
+    """The LoadedModel for ``model_dir`` with its dataset read from ``data_root`` (cached per both)."""
+    from backend.methods.redgnn.explain import load_model
+
+    return load_model(model_dir, data_dir=data_root)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def entity_texts(model_dir: str, data_root: str) -> list[str]:
+    """Per entity id, the text shown in pickers: 'label · name' (or just the name when it has no label)."""
+    kg = load_checkpoint(model_dir, data_root).kg
+    out = []
+    for i, name in enumerate(kg.entities):
+        label = kg.entity_label(i)
+        out.append(name if label == name else f"{label} · {name}")
+    return out
+
+
+@st.cache_data(max_entries=64, show_spinner="Ranking every entity…")
+def ranked_answers(model_dir: str, data_root: str, head: str, relation: int, top: int) -> pd.DataFrame:
+    from backend.methods.redgnn.explain import rank_answers
+
+    frame = rank_answers(load_checkpoint(model_dir, data_root), head, relation, top=top)
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame
+
+
+@st.cache_data(max_entries=64, show_spinner="Tracing the r-digraph…")
+def evidence_json(model_dir: str, data_root: str, head: str, relation: int | str, answer: str,
+                  top_paths: int, max_edges: int) -> str:
+    from backend.methods.redgnn.explain import explain_query
+
+    lm = load_checkpoint(model_dir, data_root)
+    return explain_query(lm, head, relation, answer, top_paths=top_paths, max_edges=max_edges).to_json()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-")[:40] or "x"
+
+
+def example_triple(lm) -> tuple[int, int, int]:
+    """A triple from the test split (else from the graph) to start the page with a meaningful query."""
+    for split in (lm.kg.test, lm.kg.valid, lm.kg.facts):
+        if len(split):
+            h, r, t = (int(x) for x in split[0].tolist())
+            return h, r, t
+    return 0, 0, 0
+
+
+# ---------------------------------------------------------------------------------------- sections
+
+def entity_picker(lm, texts: list[str], key: str, default: int) -> int:
+    """The query entity: a searchable selectbox (type to filter); for large graphs a text filter first."""
+    n = len(texts)
+    if n <= LARGE_ENTITY_LIST:
+        return st.selectbox("Query entity (head)", options=range(n), index=default, key=key,
+                            format_func=lambda i: texts[i],
+                            help="Type part of a name to search. Shown as 'label · id' where the dataset has labels.")
+    query = st.text_input(f"Search {n:,} entities", key=f"{key}-filter", placeholder="part of a name or id",
+                          help=f"Lists the first {MAX_MATCHES} entities whose label or id contains the text.")
+    needle = query.strip().lower()
+    if needle:
+        matches = [i for i, t in enumerate(texts) if needle in t.lower()][:MAX_MATCHES]
+        if not matches:
+            st.warning(f"No entity contains {query.strip()!r}; showing the example entity.")
+            matches = [default]
+    else:
+        matches = [default] + [i for i in range(min(n, MAX_MATCHES)) if i != default]
+    return st.selectbox("Query entity (head)", options=matches, index=0, key=f"{key}-{_slug(needle)}",
+                        format_func=lambda i: texts[i])
+
+
+def answers_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]]
+
+
+ANSWER_COLUMNS = {
+    "rank": st.column_config.NumberColumn("rank", help="Position by score on this page"),
+    "label": st.column_config.TextColumn("answer", width="medium"),
+    "entity": st.column_config.TextColumn("entity id"),
+    "score": st.column_config.NumberColumn("score", format="%.4f", help="RED-GNN's read-out score"),
+    "filtered_rank": st.column_config.NumberColumn(
+        "filtered rank", format="%.1f",
+        help="Rank if this entity were the answer, with the other known answers removed (average ties)"),
+    "known_fact": st.column_config.CheckboxColumn(
+        "known fact", help="(head, relation, answer) is in the graph or in the train/valid/test splits"),
+    "reached": st.column_config.CheckboxColumn(
+        "reached", help="Within L propagation steps of the head; unreached entities score exactly 0"),
+}
+
+
+def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str) -> None:
+    kg = lm.kg
+    h0, r0, _ = example_triple(lm)
+    st.subheader("Ask a query: (head, relation, ?)")
+    c1, c2, c3 = st.columns([3, 3, 2])
+    with c1:
+        head = entity_picker(lm, texts, f"kg-head-{tag}", h0)
+    with c2:
+        relation = st.selectbox("Relation", options=range(2 * kg.n_rel), index=r0, key=f"kg-rel-{tag}",
+                                format_func=kg.relation_label,
+                                help="Every relation of the graph and its inverse ('inverse of r' asks for heads).")
+    with c3:
+        top = st.slider("Answers shown (top-k)", min_value=5, max_value=50, value=10, step=5, key=f"kg-top-{tag}")
+    head_name = kg.entities[head]
+    try:
+        frame = ranked_answers(model_dir, data_root, head_name, int(relation), int(top))
+    except EXPECTED_ERRORS as exc:
+        st.error(f"Could not rank answers: {exc}")
+        return
+    query_text = f"({kg.entity_label(head)}, {kg.relation_label(relation)}, ?)"
+    st.markdown(f"**Top {len(frame)} answers to {query_text}** out of {kg.n_ent:,} entities")
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(answers_table(frame), hide_index=True, width="stretch", column_config=ANSWER_COLUMNS,
+                     key=f"kg-answers-{tag}")
+        st.download_button("Ranked answers (CSV)", data=frame_csv(frame),
+                           file_name=f"redgnn-{_slug(kg.name)}-{_slug(head_name)}-{_slug(kg.relation_label(relation))}.csv",
+                           mime="text/csv", key=f"kg-answers-csv-{tag}", on_click="ignore")
+    with right:
+        fig = ranking_bar_figure(frame, label="label", score="score", top=int(top), title="Scores of the top answers")
+        fig.update_yaxes(type="category")  # numeric-looking names (family) stay categories
+        st.plotly_chart(fig, key=f"kg-answers-chart-{tag}")
+    if frame.empty:
+        return
+
+    st.subheader("Why? The r-digraph of an answer")
+    st.caption("RED-GNN propagates from the head entity for L steps; every edge it uses gets an attention "
+               "weight from its relation and the query relation. The r-digraph holds every edge on some path "
+               "from the head (left, step 0) to the chosen answer (right, step L); edge width is attention, "
+               "hovering an edge shows its relation and weight. 'self' edges let a path stay on an entity "
+               "for a step. Paths are ranked by the product of the attention along them.")
+    options = list(range(len(frame)))
+    rows = frame.to_dict("records")
+
+    def answer_text(i: int) -> str:
+        row = rows[i]
+        flags = ", known fact" if row["known_fact"] else ""
+        return f"{row['rank']}. {row['label']} (score {row['score']:.3f}{flags})"
+
+    c1, c2, c3 = st.columns([3, 1, 1])
+    with c1:
+        pick = st.selectbox("Answer to explain", options=options, index=0, format_func=answer_text,
+                            key=f"kg-answer-{tag}-{head}-{relation}")
+    with c2:
+        n_paths = st.slider("Paths listed", min_value=1, max_value=30, value=10, key=f"kg-paths-{tag}")
+    with c3:
+        max_edges = st.slider("Edges kept", min_value=10, max_value=200, value=60, step=10, key=f"kg-edges-{tag}",
+                              help="The r-digraph is pruned to the edges of its strongest paths, added path by "
+                                   "path up to this many edges (every edge shown lies on a complete path).")
+    answer = rows[pick]["entity"]
+    show_explanation(model_dir, data_root, head_name, int(relation), answer, int(n_paths), int(max_edges),
+                     key=f"kg-ev-{tag}-{head}-{relation}-{_slug(answer)}")
+
+
+def show_explanation(model_dir: str, data_root: str, head: str, relation: int | str, answer: str,
+                     n_paths: int, max_edges: int, key: str) -> None:
+    try:
+        evidence = Evidence.from_json(evidence_json(model_dir, data_root, head, relation, answer, n_paths, max_edges))
+    except EXPECTED_ERRORS as exc:
+        st.error(f"Could not explain this answer: {exc}")
+        return
+    s = evidence.summary
+    a, b, c, d = st.columns(4)
+    a.metric("Filtered rank", f"{s.get('filtered_rank', float('nan')):g}")
+    b.metric("Score", f"{s.get('score', float('nan')):.4f}")
+    c.metric("Known fact", "yes" if s.get("known_fact") else "no")
+    total, shown = s.get("r_digraph_edges", 0), s.get("edges_shown", 0)
+    d.metric("r-digraph edges", f"{shown:,} of {total:,}" if total else "0",
+             help="Edges drawn (strongest paths first) of all edges of the r-digraph")
+    if s.get("note"):
+        st.info(s["note"].capitalize() + ": there is no path to explain.")
+        return
+    st.markdown(f"**{evidence.title}**")
+    show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True,
+                  file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
+
+
+def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
+    kg = lm.kg
+    h0, r0, t0 = example_triple(lm)
+    st.subheader("Explain this triple")
+    st.caption("Enter a (head, relation, tail) triple by name or label — for example one from the test split, "
+               "filled in below — to see where the tail ranks among all entities and which paths support it.")
+    state_key = f"kg-triple-{tag}"
+    with st.form(f"kg-triple-form-{tag}"):
+        c1, c2, c3 = st.columns(3)
+        head = c1.text_input("Head", value=kg.entity_label(h0), key=f"kg-triple-head-{tag}")
+        rel = c2.text_input("Relation", value=kg.relation_label(r0), key=f"kg-triple-rel-{tag}",
+                            help="A relation name or 'inverse of NAME'")
+        tail = c3.text_input("Tail", value=kg.entity_label(t0), key=f"kg-triple-tail-{tag}")
+        submitted = st.form_submit_button("Explain", type="primary")
+    if submitted:
+        errors, parts = [], {}
+        for field, text, lookup in (("head", head, lm.entity_id), ("relation", rel, lm.relation_id),
+                                    ("tail", tail, lm.entity_id)):
+            if not text.strip():
+                errors.append(f"Give a {field}.")
+                continue
+            try:
+                parts[field] = lookup(text.strip())
+            except ValueError as exc:
+                message = str(exc)
+                errors.append(message[:1].upper() + message[1:])
+        if errors:
+            st.session_state.pop(state_key, None)
+            for message in errors:
+                st.error(message)
+            return
+        st.session_state[state_key] = (int(parts["head"]), int(parts["relation"]), int(parts["tail"]))
+    chosen = st.session_state.get(state_key)
+    if not chosen:
+        return
+    h, r, t = chosen
+    st.markdown(f"Triple: **({kg.entity_label(h)}, {kg.relation_label(r)}, {kg.entity_label(t)})**")
+    show_explanation(model_dir, data_root, kg.entities[h], r, kg.entities[t], 10, 60,
+                     key=f"kg-triple-ev-{tag}-{h}-{r}-{t}")
+
+
+def train_section(expanded: bool) -> None:
+    with st.expander("Train a RED-GNN model", expanded=expanded):
+        st.markdown(
+            "Starts `python -m backend train redgnn` in the background with the paper's hyper-parameters for "
+            "the chosen dataset and follows it here (loss and validation MRR per epoch). The run writes "
+            f"`model.pt` and `card.json` to a new folder under `{runs_dir() / 'redgnn'}` — never over the "
+            "shipped checkpoints. When it finishes, the page reloads and the run appears in the checkpoint "
+            "picker above as “(your run)”. family and umls train on a CPU in minutes; WN18RR and FB15k-237 "
+            "are meant for a GPU.")
+        c1, c2 = st.columns([3, 1])
+        with c1:
+            ds = st.selectbox("Dataset", options=list(DATASETS), index=DATASETS.index("family"), key="kg-train-dataset",
+                              format_func=lambda d: d + (" (inductive)" if d in INDUCTIVE_DATASETS else ""))
+        with c2:
+            epochs = st.number_input("Epochs", min_value=1, max_value=500, value=DEFAULT_TRAIN_EPOCHS, step=1,
+                                     key="kg-train-epochs")
+        root = resolve_data_root(None)
+        missing = None
+        if ds in CATALOG and dataset_status(CATALOG[ds], root) != "present":
+            missing = DataMissingError.for_dataset(CATALOG[ds], root, missing_files(CATALOG[ds], root))
+            st.warning(f"Cannot train: {missing}")
+        output = runs_dir() / "redgnn" / f"{ds}-{time.strftime('%Y%m%d-%H%M%S')}"
+        st.caption(f"Output folder: `{output}`")
+        job_panel(f"redgnn/{ds}", ["train", "redgnn", "--dataset", ds, "--epochs", str(int(epochs)),
+                                   "--output", str(output)],
+                  key=f"kg-train-{ds}", start_label="Start training", disabled=missing is not None)
+
+
+# ---------------------------------------------------------------------------------------- page
+
+def main() -> None:
+    st.title("Knowledge-graph reasoning")
+    st.markdown(
+        "**RED-GNN** (Zhang & Yao, WWW 2022) answers queries *(head, relation, ?)* on a knowledge graph by "
+        "message passing over the **relational digraph** that grows from the head entity, one hop per layer. "
+        "Pick a checkpoint, ask a query, and inspect the paths the model weighed to reach each answer.")
+    checkpoints = find_checkpoints()
+    if not checkpoints:
+        st.info(f"No RED-GNN checkpoint yet: none under `{store.MODELS_DIR / 'redgnn'}` and none of your runs under "
+                f"`{runs_dir() / 'redgnn'}`. Train one below (family takes a few minutes on a CPU), or from a "
+                "terminal: `python -m backend train redgnn --dataset family`.")
+        train_section(expanded=True)
+        return
+
+    paths = list(checkpoints)
+    model_dir = st.selectbox("Checkpoint", options=paths, index=0, key="kg-checkpoint",
+                             format_func=lambda p: checkpoints[p][0],
+                             help=f"Shipped checkpoints ({store.MODELS_DIR / 'redgnn'}) and your runs "
+                                  f"({runs_dir() / 'redgnn'}).")
+    label, card = checkpoints[model_dir]
+    show_card_brief(card, own="(your run)" in label)
+
+    data_root = str(resolve_data_root(None))
+    try:
+        lm = load_checkpoint(model_dir, data_root)
+    except DataMissingError as exc:
+        st.warning(f"The {card.dataset} knowledge graph is not under the data root, so this checkpoint cannot "
+                   f"answer queries: {exc}")
+        train_section(expanded=False)
+        return
+    except EXPECTED_ERRORS as exc:
+        st.error(f"Could not load the checkpoint in {model_dir}: {exc}")
+        train_section(expanded=False)
+        return
+
+    kg = lm.kg
+    setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"
+               else f"graph **{kg.name}**")
+    st.caption(f"Queries run on the {setting}: {kg.n_ent:,} entities, {kg.n_rel} relations (+ inverses), "
+               f"{(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph, "
+               f"{lm.model.n_layer} propagation steps, device {lm.device}.")
+    tag = _slug(Path(model_dir).parent.name + "-" + Path(model_dir).name)
+    texts = entity_texts(model_dir, data_root)
+    query_section(lm, model_dir, data_root, texts, tag)
+    st.divider()
+    triple_section(lm, model_dir, data_root, tag)
+    st.divider()
+    train_section(expanded=False)
+
+
+main()

@@ -1,0 +1,202 @@
+"""The knowledge-graph reasoning page (RED-GNN) under AppTest, on a tiny checkpoint trained here.
+
+The checkpoint is trained once per module (family, 1 epoch capped at 5 s of training: about half a
+minute on a CPU) so the tests run on a clean machine; models/ and runs/ are pointed at temporary
+folders, so nothing shipped is read or written.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "views" / "kg_reasoning.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def family_checkpoint(tmp_path_factory, data_root) -> Path:
+    """A RED-GNN checkpoint for family with freshly initialised weights, saved the way train() saves.
+
+    Training even one epoch costs minutes on a busy 2-core CPU (each epoch ends with a full
+    validation pass), and the page only needs a loadable checkpoint: the card's metrics are
+    hand-set numbers, marked as such in its protocol.
+    """
+    from backend.core.data import CATALOG, dataset_status
+    from backend.core.store import Card, count_parameters, save_checkpoint
+    from backend.methods.redgnn.config import config_for
+    from backend.methods.redgnn.train import build_model, load_data
+
+    if dataset_status(CATALOG["family"], data_root) != "present":
+        pytest.skip(f"family is not under {data_root}: python -m backend fetch-data family")
+    dest = tmp_path_factory.mktemp("redgnn-ckpt") / "family"
+    config = dataclasses.replace(config_for("family"), epochs=0, output=str(dest))
+    kg, _ = load_data("family", data_root)
+    torch.manual_seed(0)
+    model = build_model(config, kg.n_rel)
+    metrics = {"mrr": 0.5, "hits@1": 0.3, "hits@10": 0.9, "nbfnet_mrr": 0.49, "nbfnet_hits@1": 0.29,
+               "nbfnet_hits@10": 0.89}
+    card = Card(method="redgnn", dataset="family", setting="transductive",
+                metrics={"valid": dict(metrics), "test": dict(metrics)},
+                protocol="test fixture: untrained weights, hand-set metrics",
+                params={**count_parameters(model), "adaptive": None},
+                train={"seconds": 0.0, "epochs": 0, "device": "cpu", "seed": 0, "config": dataclasses.asdict(config)},
+                reference="zhang2022redgnn")
+    save_checkpoint(dest, model.state_dict(), card)
+    return dest
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """Empty models/ and runs/ folders for the page."""
+    from backend.core import store
+
+    models, runs = tmp_path / "models", tmp_path / "runs"
+    models.mkdir()
+    runs.mkdir()
+    monkeypatch.setattr(store, "MODELS_DIR", models)
+    monkeypatch.setenv("PARSIMONY_RUNS", str(runs))
+    monkeypatch.setenv("PARSIMONY_JOBS", str(tmp_path / "jobs"))
+    monkeypatch.setenv("PARSIMONY_DEVICE", "cpu")
+    return models, runs
+
+
+@pytest.fixture
+def shipped(folders, family_checkpoint):
+    models, _ = folders
+    shutil.copytree(family_checkpoint, models / "redgnn" / "family")
+    return models / "redgnn" / "family"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
+    return "\n".join(parts)
+
+
+def frame_with(at: AppTest, *columns: str):
+    """The first dataframe on the page that has these columns."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, f"no table with columns {columns}: {[list(d.value.columns) for d in at.dataframe]}"
+    return found[0]
+
+
+def test_query_shows_ranked_answers_and_evidence(shipped):
+    at = open_page()
+    assert at.title[0].value == "Knowledge-graph reasoning"
+    assert at.selectbox(key="kg-checkpoint").value == str(shipped)
+    # the card: test MRR / Hits@1 / Hits@10 under both tie policies
+    summary = at.dataframe[0].value
+    assert list(summary["test metric"]) == ["MRR", "Hits@1", "Hits@10"]
+    assert summary["average ties (RED-GNN)"].between(0, 1).all()
+    assert summary["pessimistic ties (NBFNet)"].between(0, 1).all()
+
+    answers = frame_with(at, "filtered_rank", "known_fact")
+    assert len(answers) == 10  # default top-k
+    assert {"rank", "label", "score", "filtered_rank", "known_fact", "reached"} <= set(answers.columns)
+    assert answers["score"].is_monotonic_decreasing
+    assert at.get("plotly_chart"), "no ranking chart"
+
+    paths = frame_with(at, "path")
+    assert len(paths) >= 1 and "path" in paths.columns
+    assert at.get("iframe"), "no evidence graph iframe"
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Ranked answers (CSV)", "Evidence (JSON)", "Graph (HTML)"} <= set(labels), labels
+
+    # another answer and fewer answers: the table and the evidence follow
+    at.slider(key=next(s.key for s in at.slider if s.key.startswith("kg-top-"))).set_value(5).run()
+    assert not at.exception
+    assert len(frame_with(at, "filtered_rank", "known_fact")) == 5
+    pick = next(s for s in at.selectbox if s.key.startswith("kg-answer-"))
+    pick.set_value(1).run()
+    assert not at.exception
+    second = frame_with(at, "filtered_rank", "known_fact").iloc[1]
+    assert f"Why {second['label']} answers" in text_of(at)
+
+
+def test_explain_triple_unknown_entity_is_an_error(shipped):
+    at = open_page()
+    head = next(t for t in at.text_input if t.key.startswith("kg-triple-head-"))
+    tail_value = next(t for t in at.text_input if t.key.startswith("kg-triple-tail-")).value
+    head.set_value("no-such-person")
+    at.button[[b.label for b in at.button].index("Explain")].click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("no-such-person" in e and "unknown entity" in e.lower() for e in errors), errors
+    # the valid parts stay as typed
+    assert next(t for t in at.text_input if t.key.startswith("kg-triple-tail-")).value == tail_value
+
+
+def test_explain_known_triple_shows_its_rank(shipped):
+    at = open_page()
+    from backend.methods.redgnn.explain import load_model
+
+    lm = load_model(shipped)
+    h, r, t = (int(x) for x in lm.kg.test[0].tolist())
+    at.button[[b.label for b in at.button].index("Explain")].click().run()  # the prefilled test triple
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    triple = f"({lm.kg.entity_label(h)}, {lm.kg.relation_label(r)}, {lm.kg.entity_label(t)})"
+    assert triple in text_of(at)
+    ranks = [m for m in at.metric if m.label == "Filtered rank"]
+    assert len(ranks) == 2, "the query section and the triple section each show a rank"
+    rank = float(ranks[1].value)
+    assert 1 <= rank <= lm.kg.n_ent
+    known = [m.value for m in at.metric if m.label == "Known fact"]
+    assert known[1] == "yes"  # a test triple is a known fact
+    # an unknown relation names it and suggests close names
+    rel = next(t for t in at.text_input if t.key.startswith("kg-triple-rel-"))
+    rel.set_value("sisterr")
+    at.button[[b.label for b in at.button].index("Explain")].click().run()
+    assert any("sisterr" in e.value and "sister" in e.value for e in at.error)
+
+
+def test_missing_data_shows_fetch_command_and_card(shipped, tmp_path, monkeypatch):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("PARSIMONY_DATA", str(empty))
+    at = open_page()
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "python -m backend fetch-data family" in warnings
+    assert list(at.dataframe[0].value["test metric"]) == ["MRR", "Hits@1", "Hits@10"]  # the card is still there
+    assert not at.get("iframe")
+
+
+def test_no_checkpoint_offers_training(folders):
+    at = open_page()
+    assert "No RED-GNN checkpoint yet" in "\n".join(i.value for i in at.info)
+    assert at.button(key="kg-train-family__start").label == "Start training"
+    assert not at.button(key="kg-train-family__start").disabled
+    assert "runs" in text_of(at)
+
+
+def test_own_run_is_listed(folders, family_checkpoint):
+    _, runs = folders
+    shutil.copytree(family_checkpoint, runs / "redgnn" / "family-20260101-000000")
+    at = open_page()
+    picker = at.selectbox(key="kg-checkpoint")
+    assert picker.options == ["family — family-20260101-000000 (your run)"]
+    assert len(frame_with(at, "filtered_rank", "known_fact")) > 0
+
+
+def test_page_runs_in_the_navigation(folders, run_page_in_app):
+    at = run_page_in_app("kg_reasoning.py")
+    assert not at.exception
+    assert "No RED-GNN checkpoint yet" in "\n".join(i.value for i in at.info)
+
+
+@pytest.fixture
+def run_page_in_app(run_page):  # the entry point's navigation (tests/app/conftest.py)
+    return run_page

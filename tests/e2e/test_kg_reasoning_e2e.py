@@ -1,0 +1,131 @@
+"""The knowledge-graph reasoning page in a real browser: query -> ranked answers -> evidence graph -> download.
+
+Uses the shipped family checkpoint (models/redgnn/family) when there is one; otherwise a checkpoint
+with freshly initialised weights is written to a temporary runs folder ($PARSIMONY_RUNS) and picked
+as "(your run)". Either way the page gets its own server, so that runs folder (and a jobs folder)
+are temporary and nothing the user trained is touched.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+
+HEADING = "Knowledge-graph reasoning"
+SHIPPED = PROJECT_ROOT / "models" / "redgnn" / "family"
+
+
+def _untrained_family_checkpoint(dest: Path, data_root: Path) -> Path:
+    from backend.core.store import Card, count_parameters, save_checkpoint
+    from backend.methods.redgnn.config import config_for
+    from backend.methods.redgnn.train import build_model, load_data
+    import torch
+
+    config = dataclasses.replace(config_for("family"), epochs=0, output=str(dest))
+    kg, _ = load_data("family", data_root)
+    torch.manual_seed(0)
+    model = build_model(config, kg.n_rel)
+    metrics = {"mrr": 0.5, "hits@1": 0.3, "hits@10": 0.9, "nbfnet_mrr": 0.49, "nbfnet_hits@1": 0.29,
+               "nbfnet_hits@10": 0.89}
+    card = Card(method="redgnn", dataset="family", setting="transductive",
+                metrics={"valid": dict(metrics), "test": dict(metrics)},
+                protocol="test fixture: untrained weights, hand-set metrics",
+                params={**count_parameters(model), "adaptive": None},
+                train={"seconds": 0.0, "epochs": 0, "device": "cpu", "seed": 0, "config": dataclasses.asdict(config)},
+                reference="zhang2022redgnn")
+    save_checkpoint(dest, model.state_dict(), card)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def kg_server(tmp_path_factory, data_root):
+    """(server, label of the family checkpoint in the picker)."""
+    from backend.core.data import CATALOG, dataset_status
+
+    if dataset_status(CATALOG["family"], data_root) != "present":
+        pytest.skip(f"family is not under {data_root}: python -m backend fetch-data family")
+    tmp = tmp_path_factory.mktemp("kg-e2e")
+    if (SHIPPED / "card.json").is_file():
+        label = "family"
+    else:
+        _untrained_family_checkpoint(tmp / "runs" / "redgnn" / "family-e2e", data_root)
+        label = "family — family-e2e (your run)"
+    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
+    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
+    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
+    try:
+        with streamlit_server("kg_reasoning") as srv:
+            yield srv, label
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def selectbox(page, label: str):
+    return page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True)).first
+
+
+def choose(page, label: str, option: str, typed: str | None = None) -> None:
+    """Open the selectbox called ``label``, optionally type to filter, and click ``option``."""
+    box = selectbox(page, label)
+    box.click()
+    if typed is not None:
+        page.keyboard.type(typed)
+    page.get_by_role("option", name=option, exact=True).first.click()
+    wait_for_app(page)
+
+
+def selected(page, label: str) -> str:
+    return selectbox(page, label).inner_text()
+
+
+def test_query_answer_evidence_download(page, kg_server, tmp_path):
+    from backend.core.data import resolve_data_root
+    from backend.kg.loader import load_redgnn_layout
+
+    server, label = kg_server
+    kg = load_redgnn_layout("family", resolve_data_root(None))
+    h, r, _ = (int(x) for x in kg.test[1].tolist())  # a query other than the page's default one
+    head, relation = kg.entity_label(h), kg.relation_label(r)
+
+    page.goto(f"{server.url}/kg-reasoning")
+    wait_for_app(page, heading=HEADING)
+    if label not in selected(page, "Checkpoint"):
+        choose(page, "Checkpoint", label)
+    assert label in selected(page, "Checkpoint")
+
+    choose(page, "Query entity (head)", head, typed=head)
+    choose(page, "Relation", relation)
+    query_text = f"({head}, {relation}, ?)"
+    page.get_by_text(f"answers to {query_text}").first.wait_for()
+
+    main = page.get_by_test_id("stMain")
+    main.get_by_test_id("stDataFrame").first.wait_for()
+    assert main.locator(".js-plotly-plot").count() >= 1, "no ranking chart"
+
+    graph = main.locator("iframe").first
+    graph.scroll_into_view_if_needed()
+    graph.wait_for(state="visible")
+    page.frame_locator('[data-testid="stMain"] iframe').first.locator("canvas").first.wait_for(state="visible")
+
+    with page.expect_download() as info:
+        main.get_by_role("button", name="Evidence (JSON)").first.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    evidence = json.loads(target.read_text(encoding="utf-8"))
+    assert evidence["method"] == "redgnn"
+    assert evidence["edges"], "evidence without edges"
+    assert evidence["summary"]["head"] == head and evidence["summary"]["relation"] == relation
+
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_timeout(1500)  # let the graph's layout settle before the picture
+    shot = full_page_screenshot(page, "kg_reasoning")
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,117 @@
+"""RED-GNN on hand-built graphs: reachability, r-digraph edges, k-best paths, batching, filters."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from backend.kg.graph import AnswerIndex, EdgeIndex, GroupedIndex, distinct_queries
+from backend.methods.redgnn.explain import k_best_paths, r_digraph
+from backend.methods.redgnn.model import LayerTrace, RedGNN
+
+# entities 0..6; relations 0..2 (inverses 3..5, self-loop 6)
+TRIPLES = torch.tensor([[0, 0, 1], [1, 1, 2], [0, 2, 3], [3, 0, 2], [5, 0, 6]])
+N_ENT, N_REL = 7, 3
+
+
+def _model(n_layer: int, seed: int = 0) -> RedGNN:
+    torch.manual_seed(seed)
+    model = RedGNN(N_REL, hidden_dim=8, attn_dim=4, n_layer=n_layer, dropout=0.0, act="relu")
+    for p in model.parameters():  # make attention differ clearly between edges
+        torch.nn.init.normal_(p, std=0.8)
+    return model.eval()
+
+
+def _walks(graph: EdgeIndex, start: int, length: int):
+    """Every walk of exactly ``length`` edges (self-loops included): [(entities, relations)]."""
+    out = {int(h): [] for h in range(graph.n_ent)}
+    for h, r, t in zip(graph.head.tolist(), graph.rel.tolist(), graph.tail.tolist()):
+        out[h].append((r, t))
+    walks = [([start], [])]
+    for _ in range(length):
+        walks = [(ents + [t], rels + [r]) for ents, rels in walks for r, t in out[ents[-1]]]
+    return walks
+
+
+def test_edge_index_expands_all_out_edges_with_inverses_and_self_loops():
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    assert g.n_edges == 2 * len(TRIPLES) + N_ENT
+    pos, rel, tail = g.expand(torch.tensor([0, 2]))
+    got = sorted(zip(pos.tolist(), rel.tolist(), tail.tolist()))
+    assert got == sorted([(0, 0, 1), (0, 2, 3), (0, 6, 0), (1, 4, 1), (1, 3, 3), (1, 6, 2)])
+
+
+def test_grouped_index_lookup_matches_python_grouping():
+    keys = torch.randint(0, 20, (300,))
+    values = torch.arange(300)
+    idx = GroupedIndex(keys, values)
+    query = torch.tensor([3, 19, 25, 3])
+    pos, val = idx.lookup(query)
+    for i, k in enumerate(query.tolist()):
+        assert sorted(val[pos == i].tolist()) == sorted(values[keys == k].tolist())
+
+
+def test_unreached_entities_score_exactly_zero_and_reached_ones_are_scored():
+    model = _model(n_layer=2)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    scores = model(torch.tensor([0]), torch.tensor([1]), g)[0]
+    reached = {e for ents, _ in _walks(g, 0, 2) for e in ents}  # within 2 hops of entity 0
+    assert reached == {0, 1, 2, 3}
+    for e in range(N_ENT):
+        if e not in reached:
+            assert scores[e].item() == 0.0
+    assert all(scores[e].item() != 0.0 for e in reached)
+
+
+def test_batched_queries_equal_single_queries():
+    model = _model(n_layer=3)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    heads, rels = torch.tensor([0, 5, 2, 0]), torch.tensor([1, 0, 4, 2])
+    batch = model(heads, rels, g)
+    for i in range(len(heads)):
+        single = model(heads[i:i + 1], rels[i:i + 1], g)[0]
+        torch.testing.assert_close(batch[i], single, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_layer", [2, 3])
+def test_r_digraph_contains_exactly_the_edges_of_walks_to_the_answer(n_layer):
+    model = _model(n_layer)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    traces: list[LayerTrace] = []
+    model(torch.tensor([0]), torch.tensor([1]), g, trace=traces)
+    answer = 2
+    keep = r_digraph(traces, answer)
+    got = {(layer, int(traces[layer].source[i]), int(traces[layer].relation[i]), int(traces[layer].target[i]))
+           for layer, idx in enumerate(keep) for i in idx.tolist()}
+    expected = {(layer, ents[layer], rels[layer], ents[layer + 1])
+                for ents, rels in _walks(g, 0, n_layer) if ents[-1] == answer for layer in range(n_layer)}
+    assert got == expected
+    if n_layer == 2:  # the two 2-hop routes 0 -r0-> 1 -r1-> 2 and 0 -r2-> 3 -r0-> 2
+        assert got == {(0, 0, 0, 1), (1, 1, 1, 2), (0, 0, 2, 3), (1, 3, 0, 2)}
+
+
+def test_k_best_paths_match_brute_force_products_of_attention():
+    model = _model(n_layer=3, seed=3)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    traces: list[LayerTrace] = []
+    model(torch.tensor([0]), torch.tensor([2]), g, trace=traces)
+    att = {(layer, int(t.source[i]), int(t.relation[i]), int(t.target[i])): float(t.attention[i])
+           for layer, t in enumerate(traces) for i in range(len(t.source))}
+    answer = 2
+    brute = sorted((torch.prod(torch.tensor([att[(l, e[l], r[l], e[l + 1])] for l in range(3)])).item(), e, r)
+                   for e, r in _walks(g, 0, 3) if e[-1] == answer)[::-1]
+    keep = r_digraph(traces, answer)
+    best = k_best_paths(traces, keep, 0, answer, k=5)
+    assert len(best) == min(5, len(brute))
+    for (score, ents, rels, _), (b_score, b_ents, b_rels) in zip(best, brute):
+        assert score == pytest.approx(b_score, rel=1e-5)
+    assert [b[1] for b in brute[:1]] == [best[0][1]]
+
+
+def test_answer_index_masks_known_answers_in_both_directions():
+    known = AnswerIndex(TRIPLES, N_ENT, N_REL)
+    mask = known.mask(torch.tensor([0, 2]), torch.tensor([0, 1 + N_REL]))
+    assert mask[0].nonzero().squeeze(1).tolist() == [1]        # (0, r0, ?) -> 1
+    assert mask[1].nonzero().squeeze(1).tolist() == [1]        # (2, inverse r1, ?) -> 1
+    assert distinct_queries(TRIPLES[:2], N_REL).tolist() == [[0, 0], [1, 1], [1, 3], [2, 4]]

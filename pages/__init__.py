@@ -27,7 +27,7 @@ class PageSpec:
     @property
     def link_target(self) -> str:
         """The page as st.page_link / st.switch_page want it: a path relative to the entry point."""
-        return f"pages/views/{self.file}"
+        return f"{VIEWS_DIR.relative_to(PROJECT_ROOT).as_posix()}/{self.file}"
 
     @property
     def exists(self) -> bool:

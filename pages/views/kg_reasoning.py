@@ -171,7 +171,10 @@ def entity_picker(lm, texts: list[str], key: str, default: int) -> int:
                           help=f"Lists the first {MAX_MATCHES} entities whose label or id contains the text.")
     needle = query.strip().lower()
     if needle:
-        matches = [i for i, t in enumerate(texts) if needle in t.lower()][:MAX_MATCHES]
+        hits = [(t.lower(), i) for i, t in enumerate(texts) if needle in t.lower()]
+        # exact names first, then names that start with the text, then the rest (each in id order)
+        hits.sort(key=lambda h: (h[0] != needle and not h[0].startswith(needle + " ·"), not h[0].startswith(needle)))
+        matches = [i for _, i in hits[:MAX_MATCHES]]
         if not matches:
             st.warning(f"No entity contains {query.strip()!r}; showing the example entity.")
             matches = [default]
@@ -182,12 +185,16 @@ def entity_picker(lm, texts: list[str], key: str, default: int) -> int:
 
 
 def answers_table(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]]
+    """The columns shown; the entity id only where the dataset has labels that differ from its ids."""
+    columns = ["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]
+    if (frame["label"] == frame["entity"]).all():
+        columns.remove("entity")
+    return frame[columns]
 
 
 ANSWER_COLUMNS = {
     "rank": st.column_config.NumberColumn("rank", help="Position by score on this page"),
-    "label": st.column_config.TextColumn("answer", width="medium"),
+    "label": st.column_config.TextColumn("answer"),
     "entity": st.column_config.TextColumn("entity id"),
     "score": st.column_config.NumberColumn("score", format="%.4f", help="RED-GNN's read-out score"),
     "filtered_rank": st.column_config.NumberColumn(
@@ -282,7 +289,6 @@ def show_explanation(model_dir: str, data_root: str, head: str, relation: int | 
     if s.get("note"):
         st.info(s["note"].capitalize() + ": there is no path to explain.")
         return
-    st.markdown(f"**{evidence.title}**")
     show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True,
                   file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
 

@@ -12,6 +12,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from pages import VIEWS_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP = PROJECT_ROOT / "streamlit_app.py"
 TIMEOUT = 120
@@ -35,7 +37,7 @@ def run_page() -> Callable[[str], AppTest]:
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         if view != "home.py":
-            at.switch_page(f"pages/views/{view}")
+            at.switch_page(f"{VIEWS_DIR.relative_to(PROJECT_ROOT).as_posix()}/{view}")
             at.run()
         return at
 

@@ -123,7 +123,10 @@ def test_query_shows_ranked_answers_and_evidence(shipped):
     pick.set_value(1).run()
     assert not at.exception
     second = frame_with(at, "filtered_rank", "known_fact").iloc[1]
-    assert f"Why {second['label']} answers" in text_of(at)
+    score = next(m for m in at.metric if m.label == "Score")
+    assert score.value == f"{second['score']:.4f}"
+    rank = next(m for m in at.metric if m.label == "Filtered rank")
+    assert float(rank.value) == second["filtered_rank"]
 
 
 def test_explain_triple_unknown_entity_is_an_error(shipped):

@@ -69,22 +69,36 @@ def kg_server(tmp_path_factory, data_root):
                 os.environ[k] = v
 
 
-def selectbox(page, label: str):
-    return page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True)).first
+def combobox(page, label: str):
+    """A st.selectbox, found by its label (Streamlit renders it as an ARIA combobox)."""
+    return page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first
 
 
 def choose(page, label: str, option: str, typed: str | None = None) -> None:
-    """Open the selectbox called ``label``, optionally type to filter, and click ``option``."""
-    box = selectbox(page, label)
+    """Open the selectbox called ``label``, optionally type to filter its options, and click ``option``."""
+    box = combobox(page, label)
     box.click()
     if typed is not None:
-        page.keyboard.type(typed)
+        box.fill(typed)
     page.get_by_role("option", name=option, exact=True).first.click()
     wait_for_app(page)
 
 
 def selected(page, label: str) -> str:
-    return selectbox(page, label).inner_text()
+    return combobox(page, label).input_value()
+
+
+def close_page_not_found(page) -> None:
+    """Close Streamlit's spurious "Page not found" dialog on a cold deep link (it makes the page inert).
+
+    It comes from Streamlit's legacy multipage discovery of the ``pages/`` folder next to
+    streamlit_app.py (reproduced with a minimal app: an empty ``pages/__init__.py`` is enough); the page
+    itself runs correctly behind it.
+    """
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    if dialog.count():
+        dialog.get_by_role("button").first.click()
+        dialog.wait_for(state="detached")
 
 
 def test_query_answer_evidence_download(page, kg_server, tmp_path):
@@ -98,12 +112,14 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
 
     page.goto(f"{server.url}/kg-reasoning")
     wait_for_app(page, heading=HEADING)
-    if label not in selected(page, "Checkpoint"):
+    close_page_not_found(page)
+    if selected(page, "Checkpoint") != label:
         choose(page, "Checkpoint", label)
-    assert label in selected(page, "Checkpoint")
+    assert selected(page, "Checkpoint") == label
 
     choose(page, "Query entity (head)", head, typed=head)
     choose(page, "Relation", relation)
+    assert (selected(page, "Query entity (head)"), selected(page, "Relation")) == (head, relation)
     query_text = f"({head}, {relation}, ?)"
     page.get_by_text(f"answers to {query_text}").first.wait_for()
 

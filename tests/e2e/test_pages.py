@@ -19,6 +19,8 @@ def nav(page):
 
 
 def assert_no_exception(page, where: str) -> None:
+    not_found = page.get_by_role("dialog").filter(has_text="Page not found")
+    assert not_found.count() == 0, f"{where}: Streamlit says 'Page not found'"
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, f"{where}: exception shown: {exceptions.first.inner_text()[:500]}"
     body = page.locator('[data-testid="stMain"]').inner_text()

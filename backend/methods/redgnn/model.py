@@ -57,9 +57,11 @@ class RedGNNLayer(nn.Module):
         per edge (same result, E·d·a work becomes (n + R + B)·d·a).
         """
         rel_table = self.rela_embed.weight
-        pre = self.Ws_attn(hidden)[src] + self.Wr_attn(rel_table)[rel] + self.Wqr_attn(rel_table[q_rels])[query]
+        # index_select (backward: index_add) is much faster than advanced indexing (backward: index_put)
+        pre = (self.Ws_attn(hidden).index_select(0, src) + self.Wr_attn(rel_table).index_select(0, rel)
+               + self.Wqr_attn(rel_table.index_select(0, q_rels)).index_select(0, query))
         alpha = torch.sigmoid(self.w_alpha(torch.relu(pre)))
-        message = alpha * (hidden[src] + rel_table[rel])
+        message = alpha * (hidden.index_select(0, src) + rel_table.index_select(0, rel))
         agg = scatter(message, dst, dim=0, dim_size=n_out, reduce="sum")
         return self.act(self.W_h(agg)), alpha.squeeze(-1)
 

@@ -1,6 +1,6 @@
 """Entry point of the dashboard: ``streamlit run streamlit_app.py``.
 
-Builds the navigation (st.navigation over pages/views/*.py, grouped in sections) and the sidebar
+Builds the navigation (st.navigation over ui/views/*.py, grouped in sections) and the sidebar
 shared by every page: the data root in use and the device models run on.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # `streamlit run` from another folder
     sys.path.insert(0, str(ROOT))
 
-from pages import PAGES, VIEWS_DIR, PageSpec  # noqa: E402
+from ui import PAGES, VIEWS_DIR, PageSpec  # noqa: E402
 
 st.set_page_config(page_title="Parsimony explorer", page_icon=":material/scatter_plot:", layout="wide")
 

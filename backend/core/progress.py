@@ -2,7 +2,7 @@
 
 Training code calls ``progress(ProgressEvent(...))``; the CLI passes a :class:`TqdmProgress`,
 background jobs a :class:`FileProgress` (JSON lines the page polls), pages a Streamlit adapter
-(``pages/components``), tests a :class:`RecordingProgress`.
+(``ui/components``), tests a :class:`RecordingProgress`.
 """
 from __future__ import annotations
 

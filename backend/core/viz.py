@@ -1,6 +1,6 @@
 """Pictures of results: Evidence -> pyvis (vis-network) HTML, model cards -> plotly figures.
 
-No streamlit here: pages wrap these with ``pages/components/evidence_view.py`` and
+No streamlit here: pages wrap these with ``ui/components/evidence_view.py`` and
 ``st.plotly_chart``; the CLI and the README screenshots call them directly.
 
 Safety of the evidence HTML (labels come from datasets, i.e. from outside):

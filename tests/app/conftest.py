@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pages import VIEWS_DIR
+from ui import VIEWS_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP = PROJECT_ROOT / "streamlit_app.py"

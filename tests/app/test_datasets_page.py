@@ -1,4 +1,4 @@
-"""The Datasets page (pages/views/datasets.py) run on its own under AppTest, against $PARSIMONY_DATA."""
+"""The Datasets page (ui/views/datasets.py) run on its own under AppTest, against $PARSIMONY_DATA."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from backend.core.data import CATALOG
 
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "views" / "datasets.py"
+PAGE = Path(__file__).resolve().parents[2] / "ui" / "views" / "datasets.py"
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def test_home_status_of_each_method(run_page, page_text, monkeypatch, tmp_path):
 
 
 def test_home_links_to_method_pages(run_page):
-    from pages import page_for_url
+    from ui import page_for_url
 
     at = run_page("home.py")
     links = [p.proto.page for p in at.get("page_link")]

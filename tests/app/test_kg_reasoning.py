@@ -14,7 +14,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "views" / "kg_reasoning.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "ui" / "views" / "kg_reasoning.py")
 TIMEOUT = 120
 
 

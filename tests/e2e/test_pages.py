@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pages import available_pages
+from ui import available_pages
 
 from .conftest import full_page_screenshot, streamlit_server, wait_for_app
 

@@ -9,7 +9,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from pages.components.job_panel import job_panel  # noqa: E402
+from ui.components.job_panel import job_panel  # noqa: E402
 
 st.title("Job panel test")
 steps = os.environ.get("JOB_PANEL_TEST_STEPS", "5")

@@ -1,6 +1,6 @@
 """The dashboard's pages: one table that the entry point (streamlit_app.py) and links between pages use.
 
-A page is a file in ``pages/views/``; it is shown only when its file exists, so a method's page appears
+A page is a file in ``ui/views/``; it is shown only when its file exists, so a method's page appears
 as soon as its file lands. Adding a page means one line in :data:`PAGES`.
 """
 from __future__ import annotations
@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-VIEWS_DIR = PROJECT_ROOT / "pages" / "views"
+VIEWS_DIR = PROJECT_ROOT / "ui" / "views"
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    file: str          # file name inside pages/views/
+    file: str          # file name inside ui/views/
     url_path: str      # "" for the default (home) page
     title: str
     icon: str

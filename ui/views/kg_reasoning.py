@@ -1,7 +1,7 @@
 """Knowledge-graph reasoning with RED-GNN: ranked answers to (head, relation, ?) and their r-digraph evidence.
 
 Thin page: checkpoints come from ``backend.core.store``, the model, ranking and evidence from
-``backend.methods.redgnn.explain``; the graph and downloads from ``pages.components``. Checkpoints
+``backend.methods.redgnn.explain``; the graph and downloads from ``ui.components``. Checkpoints
 trained from this page go to ``$PARSIMONY_RUNS/redgnn/<dataset>-<time>/`` (default ``<project>/runs``,
 git-ignored) and are listed in the dataset picker as "(your run)".
 """
@@ -26,10 +26,10 @@ from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
 from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS, TRANSDUCTIVE_DATASETS  # noqa: E402
-from pages.components.downloads import frame_csv  # noqa: E402
-from pages.components.evidence_view import show_evidence  # noqa: E402
-from pages.components.job_panel import job_panel  # noqa: E402
-from pages.components.model_card import format_count, format_seconds, show_card  # noqa: E402
+from ui.components.downloads import frame_csv  # noqa: E402
+from ui.components.evidence_view import show_evidence  # noqa: E402
+from ui.components.job_panel import job_panel  # noqa: E402
+from ui.components.model_card import format_count, format_seconds, show_card  # noqa: E402
 
 #: above this many entities the head picker is a text filter plus a list of the first matches
 LARGE_ENTITY_LIST = 5000

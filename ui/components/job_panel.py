@@ -2,7 +2,7 @@
 
 Usage in a page::
 
-    from pages.components.job_panel import job_panel
+    from ui.components.job_panel import job_panel
 
     job_panel("redgnn/family", ["train", "redgnn", "--dataset", "family", "--epochs", "3"],
               key="train_redgnn_family")

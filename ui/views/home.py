@@ -6,7 +6,7 @@ import streamlit as st
 from backend.core.references import CITATIONS
 from backend.core.store import list_cards
 from backend.registry import METHODS
-from pages import page_for_url
+from ui import page_for_url
 
 AREAS = {
     "kg": "Knowledge graphs",

@@ -13,7 +13,7 @@ import streamlit as st
 
 from backend.core.evidence import Evidence
 from backend.core.viz import evidence_to_pyvis_html
-from pages.components.downloads import download_buttons, frame_csv
+from ui.components.downloads import download_buttons, frame_csv
 
 #: above this many edges the panel offers a "heaviest edges" slider
 EDGE_SLIDER_FROM = 40

@@ -11,7 +11,7 @@ from backend.core import store
 from backend.core.references import CITATIONS, reference_rows
 from backend.core.viz import cards_frame, metric_title, parsimony_figure
 from backend.registry import METHODS
-from pages.components.model_card import show_card
+from ui.components.model_card import show_card
 
 CHECKPOINT_COLUMNS = ["method", "dataset", "setting", "metric", "value", "params_total", "params_trainable",
                       "params_adaptive", "train_seconds", "device", "created", "folder"]

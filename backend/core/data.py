@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 
 from backend.core.progress import ProgressEvent
 
+from backend.core.files import sha256_file  # re-exported: data.sha256_file
+
 log = logging.getLogger(__name__)
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
@@ -364,15 +366,6 @@ def open_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "s
 
 
 # --------------------------------------------------------------------------- checksums
-
-def sha256_file(path: Path, decompress: bool = False) -> str:
-    """sha256 of a file's bytes, or of its gzip-decompressed content."""
-    h = hashlib.sha256()
-    opener = gzip.open if decompress else open
-    with opener(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def git_blob_id(path: Path) -> str:

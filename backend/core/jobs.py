@@ -27,13 +27,13 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
 
+from backend.core.files import atomic_write_text
 from backend.core.progress import ProgressEvent, read_progress_file
 
 log = logging.getLogger(__name__)
@@ -114,24 +114,6 @@ def _jobs_dir(jobs_dir: str | os.PathLike | None) -> Path:
     return Path(jobs_dir) if jobs_dir is not None else default_jobs_dir()
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write-then-rename (same semantics as store.atomic_write_text, without importing torch)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _lock(jobdir: Path) -> FileLock:
     return FileLock(str(jobdir / ".lock"), timeout=10)
 
@@ -145,7 +127,7 @@ def _update_job_json(jobdir: Path, **changes) -> dict:
     with _lock(jobdir):
         meta = _read_json(jobdir / "job.json")
         meta.update(changes)
-        _atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
+        atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
     return meta
 
 
@@ -228,7 +210,7 @@ def start_job(argv: list[str], jobs_dir: str | os.PathLike | None = None, label:
     started = time.time()
     meta = {"id": job_id, "label": label, "argv": [str(a) for a in argv], "module": module, "command": command,
             "pid": None, "started": started, "status": "starting"}
-    _atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
+    atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
     (jobdir / "log.txt").touch()
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -240,7 +222,7 @@ def start_job(argv: list[str], jobs_dir: str | os.PathLike | None = None, label:
         pid = int(out.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         _update_job_json(jobdir, status="failed")
-        _atomic_write_text(jobdir / "exit_code", "-1\n")
+        atomic_write_text(jobdir / "exit_code", "-1\n")
         raise RuntimeError(f"could not start job {job_id}: {(out.stderr or out.stdout).strip()[-500:]}") from None
     with _lock(jobdir):
         # The supervisor may already have finished (a very short job) and set status/ended.
@@ -248,7 +230,7 @@ def start_job(argv: list[str], jobs_dir: str | os.PathLike | None = None, label:
         meta["pid"] = pid
         if meta.get("status") == "starting":
             meta["status"] = "running"
-        _atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
+        atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
     log.info("started job %s (pid %d): %s", job_id, pid, " ".join(command))
     return _job_from_meta(meta, jobdir)
 
@@ -428,13 +410,13 @@ def _supervise(jobdir: Path, command: list[str]) -> int:
             print(f"warning: could not record the child pid: {exc}", file=sys.stderr, flush=True)
         code = procs[0].wait()
     with _lock(jobdir):
-        _atomic_write_text(jobdir / "exit_code", f"{code}\n")
+        atomic_write_text(jobdir / "exit_code", f"{code}\n")
         meta = _read_json(jobdir / "job.json")
         if meta.get("status") != "cancelled":
             meta["status"] = "finished" if code == 0 else "failed"
         meta["exit_code"] = code
         meta["ended"] = time.time()
-        _atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
+        atomic_write_text(jobdir / "job.json", json.dumps(meta, indent=1) + "\n")
     return code
 
 
@@ -459,7 +441,7 @@ def _start(jobdir: Path, command: list[str]) -> int:
         try:
             print(f"error: job supervisor failed: {exc!r}", file=sys.stderr, flush=True)
             if _read_exit_code(jobdir) is None:
-                _atomic_write_text(jobdir / "exit_code", "-1\n")
+                atomic_write_text(jobdir / "exit_code", "-1\n")
         finally:
             os._exit(1)
     sys.stdout.flush()

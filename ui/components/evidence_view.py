@@ -32,11 +32,13 @@ def _slug(text: str) -> str:
 
 
 def show_evidence(evidence: Evidence | None, key: str, height: int = 560, max_edges: int | None = None,
-                  top_paths: int = 20, layered: bool = True, file_stem: str | None = None) -> None:
+                  top_paths: int = 20, layered: bool = True, file_stem: str | None = None,
+                  edge_slider: bool = True) -> None:
     """Render one :class:`Evidence`: graph, the ``top_paths`` best paths, and downloads.
 
     key: unique on the page (widgets are keyed from it). max_edges: start by showing only the
-    heaviest edges (the user can change it when the graph is large). The downloads always hold
+    heaviest edges (the user can change it when the graph is large, unless ``edge_slider`` is False:
+    for evidence the backend has already pruned). The downloads always hold
     the whole evidence: JSON, edges CSV, paths CSV, and the graph as shown (HTML).
     """
     if evidence is None or (not evidence.nodes and not evidence.edges):
@@ -48,7 +50,7 @@ def show_evidence(evidence: Evidence | None, key: str, height: int = 560, max_ed
         layered = st.toggle("Layered layout", value=layered, key=f"{key}-layered",
                             help="Left to right by propagation step, from the query to the answer; off: force-directed layout.")
     shown = max_edges
-    if n_edges > EDGE_SLIDER_FROM:
+    if edge_slider and n_edges > EDGE_SLIDER_FROM:
         default = min(n_edges, max_edges or EDGE_SLIDER_FROM)
         with c2:
             shown = st.slider("Heaviest edges shown", min_value=1, max_value=n_edges, value=default,
@@ -56,7 +58,8 @@ def show_evidence(evidence: Evidence | None, key: str, height: int = 560, max_ed
     html_page = _graph_html(evidence.to_json(), layered, int(height), shown)
     st.iframe(html_page, height=int(height) + CHROME_PX)
     if evidence.summary:
-        st.caption(" · ".join(f"{k}: {v}" for k, v in evidence.summary.items()))
+        st.caption(" · ".join(f"{k.replace('_', ' ')}: {v:.4g}" if isinstance(v, float) else f"{k.replace('_', ' ')}: {v}"
+                              for k, v in evidence.summary.items()))
 
     paths = evidence.paths_frame()
     if not paths.empty:

@@ -289,7 +289,7 @@ def show_explanation(model_dir: str, data_root: str, head: str, relation: int | 
     if s.get("note"):
         st.info(s["note"].capitalize() + ": there is no path to explain.")
         return
-    show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True,
+    show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True, edge_slider=False,
                   file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
 
 

@@ -153,9 +153,10 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
                     bad = torch.isnan(p)
                     if bad.any():
                         p[bad] = torch.rand_like(p)[bad]
-            total_loss += loss.item()
+            loss_value = loss.item()
+            total_loss += loss_value
             if b % 20 == 0 or b == n_batches - 1:
-                progress(ProgressEvent("batch", b + 1, n_batches, {"loss": float(loss) / len(batch)}))
+                progress(ProgressEvent("batch", b + 1, n_batches, {"loss": loss_value / len(batch)}))
             if config.max_seconds and train_seconds + time.perf_counter() - t0 > config.max_seconds:
                 out_of_time = True
                 break

@@ -48,8 +48,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None
             continue
         ftype = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
             str(f.type).split("|")[0].strip(), str)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None,
-                            type=_bool if ftype is bool else ftype, help=f"(default: the dataset's setting)")
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None, metavar=f.name.upper(),
+                            type=_bool if ftype is bool else ftype, help="(default: the dataset's setting)")
 
 
 def _build_config(method, args) -> Any:
@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
     except (UserError, DataMissingError, MethodNotImplemented, KeyError, ValueError, FileNotFoundError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"error: {message}", file=sys.stderr)

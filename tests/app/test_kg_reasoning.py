@@ -6,13 +6,13 @@ folders, so nothing shipped is read or written.
 """
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
+
+from tests.support import tiny_family_checkpoint
 
 PAGE = str(Path(__file__).resolve().parents[2] / "ui" / "views" / "kg_reasoning.py")
 TIMEOUT = 120
@@ -20,34 +20,12 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def family_checkpoint(tmp_path_factory, data_root) -> Path:
-    """A RED-GNN checkpoint for family with freshly initialised weights, saved the way train() saves.
-
-    Training even one epoch costs minutes on a busy 2-core CPU (each epoch ends with a full
-    validation pass), and the page only needs a loadable checkpoint: the card's metrics are
-    hand-set numbers, marked as such in its protocol.
-    """
+    """A real, briefly trained RED-GNN checkpoint for family (20 batches)."""
     from backend.core.data import CATALOG, dataset_status
-    from backend.core.store import Card, count_parameters, save_checkpoint
-    from backend.methods.redgnn.config import config_for
-    from backend.methods.redgnn.train import build_model, load_data
 
     if dataset_status(CATALOG["family"], data_root) != "present":
         pytest.skip(f"family is not under {data_root}: python -m backend fetch-data family")
-    dest = tmp_path_factory.mktemp("redgnn-ckpt") / "family"
-    config = dataclasses.replace(config_for("family"), epochs=0, output=str(dest))
-    kg, _ = load_data("family", data_root)
-    torch.manual_seed(0)
-    model = build_model(config, kg.n_rel)
-    metrics = {"mrr": 0.5, "hits@1": 0.3, "hits@10": 0.9, "nbfnet_mrr": 0.49, "nbfnet_hits@1": 0.29,
-               "nbfnet_hits@10": 0.89}
-    card = Card(method="redgnn", dataset="family", setting="transductive",
-                metrics={"valid": dict(metrics), "test": dict(metrics)},
-                protocol="test fixture: untrained weights, hand-set metrics",
-                params={**count_parameters(model), "adaptive": None},
-                train={"seconds": 0.0, "epochs": 0, "device": "cpu", "seed": 0, "config": dataclasses.asdict(config)},
-                reference="zhang2022redgnn")
-    save_checkpoint(dest, model.state_dict(), card)
-    return dest
+    return tiny_family_checkpoint(tmp_path_factory.mktemp("redgnn-ckpt") / "family", data_root)
 
 
 @pytest.fixture

@@ -7,39 +7,18 @@ are temporary and nothing the user trained is touched.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from tests.support import tiny_family_checkpoint
+
 from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Knowledge-graph reasoning"
 SHIPPED = PROJECT_ROOT / "models" / "redgnn" / "family"
-
-
-def _untrained_family_checkpoint(dest: Path, data_root: Path) -> Path:
-    from backend.core.store import Card, count_parameters, save_checkpoint
-    from backend.methods.redgnn.config import config_for
-    from backend.methods.redgnn.train import build_model, load_data
-    import torch
-
-    config = dataclasses.replace(config_for("family"), epochs=0, output=str(dest))
-    kg, _ = load_data("family", data_root)
-    torch.manual_seed(0)
-    model = build_model(config, kg.n_rel)
-    metrics = {"mrr": 0.5, "hits@1": 0.3, "hits@10": 0.9, "nbfnet_mrr": 0.49, "nbfnet_hits@1": 0.29,
-               "nbfnet_hits@10": 0.89}
-    card = Card(method="redgnn", dataset="family", setting="transductive",
-                metrics={"valid": dict(metrics), "test": dict(metrics)},
-                protocol="test fixture: untrained weights, hand-set metrics",
-                params={**count_parameters(model), "adaptive": None},
-                train={"seconds": 0.0, "epochs": 0, "device": "cpu", "seed": 0, "config": dataclasses.asdict(config)},
-                reference="zhang2022redgnn")
-    save_checkpoint(dest, model.state_dict(), card)
-    return dest
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +32,7 @@ def kg_server(tmp_path_factory, data_root):
     if (SHIPPED / "card.json").is_file():
         label = "family"
     else:
-        _untrained_family_checkpoint(tmp / "runs" / "redgnn" / "family-e2e", data_root)
+        tiny_family_checkpoint(tmp / "runs" / "redgnn" / "family-e2e", data_root)
         label = "family — family-e2e (your run)"
     saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
     os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")

@@ -115,5 +115,5 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
 
     assert page.locator('[data-testid="stException"]').count() == 0
     page.wait_for_timeout(1500)  # let the graph's layout settle before the picture
-    shot = full_page_screenshot(page, "kg_reasoning")
+    shot = full_page_screenshot(page, "kg_reasoning_query")
     assert shot.stat().st_size > 10_000

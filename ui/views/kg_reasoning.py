@@ -50,7 +50,8 @@ def runs_dir() -> Path:
 def find_checkpoints() -> dict[str, tuple[str, store.Card]]:
     """{model folder: (label for the picker, card)}: shipped checkpoints first, then the user's runs (newest first)."""
     found: dict[str, tuple[str, store.Card]] = {}
-    for card in store.list_cards(method="redgnn"):
+    order = {name: i for i, name in enumerate(DATASETS)}  # transductive datasets first, as the paper lists them
+    for card in sorted(store.list_cards(method="redgnn"), key=lambda c: order.get(c.dataset, len(order))):
         label = card.dataset + (" (inductive)" if card.setting == "inductive" else "")
         found[str(card.path)] = (label, card)
     own_root = runs_dir() / "redgnn"

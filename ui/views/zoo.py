@@ -15,6 +15,8 @@ from ui.components.model_card import show_card
 
 CHECKPOINT_COLUMNS = ["method", "dataset", "setting", "metric", "value", "params_total", "params_trainable",
                       "params_adaptive", "train_seconds", "device", "created", "folder"]
+#: metric-name prefixes of the same metric under another protocol (e.g. RED-GNN's NBFNet-style ties)
+VARIANT_PREFIXES = ("nbfnet_", "optimistic_")
 REFERENCE_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "std", "params", "params_kind",
                      "citation", "note"]
 
@@ -77,8 +79,12 @@ titles = {m.name: m.title for m in METHODS.values()}
 st.subheader("Trained checkpoints")
 if cards:
     table = checkpoints_table(cards)
-    st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}; test metrics, one row per metric.")
-    st.dataframe(table, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, key="zoo_checkpoints")
+    all_metrics = st.toggle("Show every metric (mean rank, other tie policies)", value=False, key="zoo_all_metrics")
+    shown = table if all_metrics else table[~table["metric"].fillna("").str.startswith(VARIANT_PREFIXES)
+                                            & (table["metric"] != "mr")]
+    st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}; test metrics, one row per metric"
+               + ("." if all_metrics else " (headline metrics; the CSV holds all)."))
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, key="zoo_checkpoints")
     st.download_button("Download checkpoints table (CSV)", data=_csv(table), file_name="model_zoo.csv",
                        mime="text/csv", icon=":material/download:", key="zoo_download_checkpoints")
 else:

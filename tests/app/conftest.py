@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.support import page_text as support_page_text
 from ui import VIEWS_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -44,14 +45,7 @@ def run_page() -> Callable[[str], AppTest]:
     return run
 
 
-def _page_text(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error"):
-        parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
-    return "\n".join(parts)
-
-
 @pytest.fixture
 def page_text() -> Callable[[AppTest], str]:
     """``page_text(at)``: all titles, headers, markdown, captions and alerts of a run, joined."""
-    return _page_text
+    return support_page_text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support import tiny_family_checkpoint
+from tests.support import page_text as text_of, tiny_family_checkpoint
 
 PAGE = str(Path(__file__).resolve().parents[2] / "ui" / "views" / "kg_reasoning.py")
 TIMEOUT = 120
@@ -55,13 +55,6 @@ def open_page() -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def text_of(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
-    return "\n".join(parts)
 
 
 def frame_with(at: AppTest, *columns: str):

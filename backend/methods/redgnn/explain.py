@@ -55,22 +55,21 @@ class LoadedModel:
 
     def entity_id(self, text: str | int) -> int:
         """An entity by id, name or readable label; a ValueError suggests close names."""
-        if isinstance(text, int):
-            return text
-        key = str(text).strip().lower()
-        if key in self.entity_lookup:
-            return self.entity_lookup[key]
-        close = difflib.get_close_matches(key, list(self.entity_lookup), n=5)
-        raise ValueError(f"unknown entity {text!r} in {self.kg.name}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
+        return _lookup(self.entity_lookup, text, "entity", self.kg.name)
 
     def relation_id(self, text: str | int) -> int:
-        if isinstance(text, int):
-            return text
-        key = str(text).strip().lower()
-        if key in self.relation_lookup:
-            return self.relation_lookup[key]
-        close = difflib.get_close_matches(key, list(self.relation_lookup), n=5)
-        raise ValueError(f"unknown relation {text!r} in {self.kg.name}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
+        """A relation (doubled space: 'inverse of r' asks for heads) by id, name or label."""
+        return _lookup(self.relation_lookup, text, "relation", self.kg.name)
+
+
+def _lookup(table: dict[str, int], text: str | int, kind: str, dataset: str) -> int:
+    if isinstance(text, int):
+        return text
+    key = str(text).strip().lower()
+    if key in table:
+        return table[key]
+    close = difflib.get_close_matches(key, list(table), n=5)
+    raise ValueError(f"unknown {kind} {text!r} in {dataset}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
 
 
 def load_model(model_dir: str | Path, device=None, data_dir=None) -> LoadedModel:

@@ -494,8 +494,6 @@ def _move_aside(p: Path) -> Path:
 
 def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, session) -> Path:
     """Download one file (resumable), verify it and move it into place. Returns its path."""
-    import requests
-
     if not f.downloadable:
         raise NotDownloadableError(f"{f.path} cannot be downloaded directly ({f.why_not_downloadable}); "
                                    f"see {ds.readme} of the data mirror")

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from backend.core.files import atomic_write_text, sha256_file  # noqa: F401  (re-exported)
+from backend.core.files import atomic_write_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"

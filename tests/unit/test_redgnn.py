@@ -1,7 +1,6 @@
 """RED-GNN on hand-built graphs: reachability, r-digraph edges, k-best paths, batching, filters."""
 from __future__ import annotations
 
-import itertools
 
 import pytest
 import torch

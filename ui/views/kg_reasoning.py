@@ -25,7 +25,7 @@ from backend.core.data import CATALOG, DataMissingError, dataset_status, missing
 from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
-from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS, TRANSDUCTIVE_DATASETS  # noqa: E402
+from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS  # noqa: E402
 from ui.components.downloads import frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402

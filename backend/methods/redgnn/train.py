@@ -18,7 +18,8 @@ import torch
 from backend.core.device import device_label, seed_everything, select_device
 from backend.core.metrics import filtered_ranks, ranking_metrics
 from backend.core.progress import NullProgress, ProgressCallback, ProgressEvent
-from backend.core.store import Card, count_parameters, default_model_dir, save_checkpoint, sha256_file
+from backend.core.files import sha256_file
+from backend.core.store import Card, count_parameters, default_model_dir, save_checkpoint
 from backend.kg.graph import AnswerIndex, EdgeIndex, distinct_queries
 from backend.kg.loader import KGData, load_inductive, load_redgnn_layout, with_inverses
 

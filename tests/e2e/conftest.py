@@ -155,6 +155,9 @@ def wait_for_app(page, heading: str | None = None, timeout_ms: int = PAGE_TIMEOU
     page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=timeout_ms)
     if heading is not None:
         page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout_ms)
+    # the script has started drawing the page (on a busy machine the first run can start late,
+    # before the status widget ever shows "Running")
+    page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').first.wait_for(timeout=timeout_ms)
     # the status widget shows "Running..." while the script runs; wait until it is gone, twice in
     # a row a short moment apart (a rerun can start right after the first run ends)
     deadline = time.monotonic() + timeout_ms / 1000

@@ -64,7 +64,7 @@ def show_evidence(evidence: Evidence | None, key: str, height: int = 560, max_ed
     paths = evidence.paths_frame()
     if not paths.empty:
         st.markdown(f"**Top paths** ({min(top_paths, len(paths))} of {len(paths)})")
-        st.dataframe(paths.head(top_paths), hide_index=True, key=f"{key}-paths",
+        st.dataframe(paths.head(top_paths), hide_index=True, placeholder="—", key=f"{key}-paths",
                      column_config={"score": st.column_config.NumberColumn(format="%.4f"),
                                     "path": st.column_config.TextColumn(width="large")})
 

@@ -46,6 +46,24 @@ def checksums_frame(card: Card) -> pd.DataFrame:
     return pd.DataFrame([{"file": name, "sha256": digest} for name, digest in files.items()])
 
 
+def training_summary(card: Card) -> str:
+    """One line: device (threads), best epoch, seed, wall time, creation date."""
+    train = card.train or {}
+    device = train.get("device", "unknown device")
+    if train.get("cpu_threads") and str(device).startswith("cpu"):
+        device = f"{device} ({train['cpu_threads']} thread{'s' if train['cpu_threads'] != 1 else ''})"
+    parts = [f"Trained on **{device}**"]
+    if train.get("best_epoch") is not None and train.get("epochs"):
+        parts.append(f"model selected on valid: epoch {train['best_epoch']} of {train['epochs']}")
+    if train.get("seed") is not None:
+        parts.append(f"seed {train['seed']}")
+    if train.get("wall_seconds") is not None:
+        parts.append(f"{format_seconds(train['wall_seconds'])} wall time with evaluation")
+    if card.created:
+        parts.append(f"created {card.created}")
+    return "; ".join(parts) + "."
+
+
 def show_card(card: Card, *, title: str | None = None) -> None:
     """Render ``card`` (metrics table, size, training, provenance)."""
     label = title or f"{card.method} · {card.folder_name}"
@@ -59,7 +77,7 @@ def show_card(card: Card, *, title: str | None = None) -> None:
         if frame.empty:
             st.info("This card records no metrics.")
         else:
-            st.dataframe(frame.style.format("{:.4f}"), width="stretch")
+            st.dataframe(frame.style.format("{:.4f}", na_rep="—"), width="stretch", placeholder="—")
     with right:
         params = card.params or {}
         train = card.train or {}
@@ -67,12 +85,10 @@ def show_card(card: Card, *, title: str | None = None) -> None:
         a.metric("Parameters", format_count(params.get("total")))
         b.metric("Trainable", format_count(params.get("trainable")))
         c.metric("Adaptive", format_count(params.get("adaptive")))
-        d, e, f = st.columns(3)
+        d, e = st.columns([3, 2])
         d.metric("Training time", format_seconds(train.get("seconds")))
         e.metric("Epochs", format_count(train.get("epochs")))
-        f.metric("Seed", "—" if train.get("seed") is None else str(train.get("seed")))
-        st.caption(f"Trained on **{train.get('device', 'unknown device')}**"
-                   + (f", created {card.created}" if card.created else ""))
+        st.caption(training_summary(card))
 
     with st.expander("Provenance: data checksums, software, configuration"):
         software = card.software or {}
@@ -82,7 +98,7 @@ def show_card(card: Card, *, title: str | None = None) -> None:
         if sums.empty:
             st.caption("No data checksums recorded.")
         else:
-            st.dataframe(sums, hide_index=True, width="stretch")
+            st.dataframe(sums, hide_index=True, width="stretch", placeholder="—")
         extra_data = {k: v for k, v in (card.data or {}).items() if k != "files"}
         if extra_data:
             st.json(extra_data, expanded=False)

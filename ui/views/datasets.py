@@ -77,7 +77,7 @@ def show_verify_result(results: list[data.VerifyResult], names: list[str]) -> No
     problems = [r for r in results if r.status != "ok"]
     if problems:
         st.dataframe(pd.DataFrame([{"dataset": r.dataset, "file": r.path, "status": r.status, "detail": r.detail}
-                                   for r in problems]), hide_index=True)
+                                   for r in problems]), hide_index=True, placeholder="—")
         for name in dict.fromkeys(r.dataset for r in problems if r.status == "missing"):
             st.code(data.get_dataset(name).fetch_command, language="bash")
 
@@ -101,7 +101,7 @@ shown = table[table["area"].isin(chosen_areas)]
 present = int((shown["status"] == "present").sum())
 st.caption(f"{len(shown)} datasets, {present} present under the data root, "
            f"{shown['size MB'].sum():.1f} MB in the catalog.")
-st.dataframe(shown, hide_index=True,
+st.dataframe(shown, hide_index=True, placeholder="—",
              column_config={"size MB": st.column_config.NumberColumn(format="%.2f"),
                             "description": st.column_config.TextColumn(width="large"),
                             "note": st.column_config.TextColumn(width="large")})
@@ -128,10 +128,10 @@ for name in chosen:
         st.markdown(f"{ds.description}  \nFolder: `{root / ds.folder}`  \nOrigin: {ds.origin}  \nLicence: {ds.licence}")
         if ds.note:
             st.info(ds.note)
-        st.dataframe(file_table(ds, root), hide_index=True)
+        st.dataframe(file_table(ds, root), hide_index=True, placeholder="—")
         if ds.extras:
             st.caption("Not in the mirror; `fetch-data` downloads these from their public URL too:")
-            st.dataframe(extras_table(ds, root), hide_index=True)
+            st.dataframe(extras_table(ds, root), hide_index=True, placeholder="—")
         if status != "present":
             st.code(ds.fetch_command, language="bash")
 

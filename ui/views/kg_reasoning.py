@@ -84,7 +84,7 @@ def paper_mrr_text(dataset: str) -> str:
 def show_card_brief(card: store.Card, own: bool) -> None:
     left, right = st.columns([3, 2])
     with left:
-        st.dataframe(metric_summary(card), hide_index=True, width="stretch",
+        st.dataframe(metric_summary(card), hide_index=True, placeholder="—", width="stretch",
                      column_config={c: st.column_config.NumberColumn(c, format="%.4f")
                                     for c in ("average ties (RED-GNN)", "pessimistic ties (NBFNet)")})
         notes = ["Filtered ranking over all entities, tail and inverse (head) queries. Entities the "
@@ -231,7 +231,7 @@ def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str
     st.markdown(f"**Top {len(frame)} answers to {query_text}** out of {kg.n_ent:,} entities")
     left, right = st.columns([3, 2])
     with left:
-        st.dataframe(answers_table(frame), hide_index=True, width="stretch", column_config=ANSWER_COLUMNS,
+        st.dataframe(answers_table(frame), hide_index=True, placeholder="—", width="stretch", column_config=ANSWER_COLUMNS,
                      key=f"kg-answers-{tag}")
         st.download_button("Ranked answers (CSV)", data=frame_csv(frame),
                            file_name=f"redgnn-{_slug(kg.name)}-{_slug(head_name)}-{_slug(kg.relation_label(relation))}.csv",

@@ -13,34 +13,47 @@ from backend.core.viz import cards_frame, metric_title, parsimony_figure
 from backend.registry import METHODS
 from ui.components.model_card import show_card
 
-CHECKPOINT_COLUMNS = ["method", "dataset", "setting", "metric", "value", "params_total", "params_trainable",
-                      "params_adaptive", "train_seconds", "device", "created", "folder"]
 #: metric-name prefixes of the same metric under another protocol (e.g. RED-GNN's NBFNet-style ties)
 VARIANT_PREFIXES = ("nbfnet_", "optimistic_")
+#: metrics shown in the headline table (the CSV and the toggle show every metric)
+SECONDARY_METRICS = ("mr",)
 REFERENCE_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "std", "params", "params_kind",
                      "citation", "note"]
+MISSING = "—"
+#: the non-metric columns of the checkpoints table
+CHECKPOINT_FIELDS = ("method", "dataset", "setting", "params_total", "params_trainable", "params_adaptive",
+                     "train_seconds", "epochs", "device", "created", "folder")
 
 
 def checkpoints_table(cards: list[store.Card], split: str = "test") -> pd.DataFrame:
-    """One row per (checkpoint, metric of ``split``)."""
-    rows = []
+    """One row per checkpoint: identity, the ``split`` metrics as columns, size, training time, device."""
+    rows, metric_names = [], {}
     for c in cards:
         params = c.params or {}
         train = c.train or {}
         metrics = (c.metrics or {}).get(split) or {}
-        for metric, value in (metrics.items() if metrics else [(None, None)]):
-            rows.append({
-                "method": c.method, "dataset": c.dataset, "setting": c.setting, "metric": metric, "value": value,
-                "params_total": params.get("total"), "params_trainable": params.get("trainable"),
-                "params_adaptive": params.get("adaptive"), "train_seconds": train.get("seconds"),
-                "device": train.get("device", ""), "created": c.created, "folder": c.path or "",
-            })
-    frame = pd.DataFrame(rows, columns=CHECKPOINT_COLUMNS)
-    for col in ("params_total", "params_trainable", "params_adaptive"):
+        metric_names.update(dict.fromkeys(metrics))
+        rows.append({
+            "method": c.method, "dataset": c.dataset, "setting": c.setting, **metrics,
+            "params_total": params.get("total"), "params_trainable": params.get("trainable"),
+            "params_adaptive": params.get("adaptive"), "train_seconds": train.get("seconds"),
+            "epochs": train.get("epochs"), "device": train.get("device", ""), "created": c.created,
+            "folder": c.path or "",
+        })
+    columns = ["method", "dataset", "setting", *metric_names, "params_total", "params_trainable", "params_adaptive",
+               "train_seconds", "epochs", "device", "created", "folder"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("params_total", "params_trainable", "params_adaptive", "epochs"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
-    for col in ("value", "train_seconds"):
+    for col in (*metric_names, "train_seconds"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce")
     return frame
+
+
+def headline_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of the on-page table: variant-protocol metrics, mean rank and empty columns left out."""
+    return [c for c in frame.columns
+            if not c.startswith(VARIANT_PREFIXES) and c not in SECONDARY_METRICS and frame[c].notna().any()]
 
 
 def references_table(method: str | None = None) -> pd.DataFrame:
@@ -61,6 +74,7 @@ NUMBER_FORMATS = {
     "params_trainable": st.column_config.NumberColumn("params trainable", format="localized"),
     "params_adaptive": st.column_config.NumberColumn("params adaptive", format="localized"),
     "train_seconds": st.column_config.NumberColumn("training time (s)", format="%.1f"),
+    "epochs": st.column_config.NumberColumn("epochs", format="%d"),
     "note": st.column_config.TextColumn("note", width="large"),
 }
 
@@ -80,11 +94,13 @@ st.subheader("Trained checkpoints")
 if cards:
     table = checkpoints_table(cards)
     all_metrics = st.toggle("Show every metric (mean rank, other tie policies)", value=False, key="zoo_all_metrics")
-    shown = table if all_metrics else table[~table["metric"].fillna("").str.startswith(VARIANT_PREFIXES)
-                                            & (table["metric"] != "mr")]
-    st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}; test metrics, one row per metric"
+    shown = table if all_metrics else table[headline_columns(table)]
+    metric_columns = [c for c in shown.columns if c not in CHECKPOINT_FIELDS]
+    st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}, one row each; test metrics"
                + ("." if all_metrics else " (headline metrics; the CSV holds all)."))
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, key="zoo_checkpoints")
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING, key="zoo_checkpoints",
+                 column_config={**NUMBER_FORMATS, **{c: st.column_config.NumberColumn(metric_title(c), format="%.4f")
+                                                     for c in metric_columns}})
     st.download_button("Download checkpoints table (CSV)", data=_csv(table), file_name="model_zoo.csv",
                        mime="text/csv", icon=":material/download:", key="zoo_download_checkpoints")
 else:
@@ -138,7 +154,8 @@ st.caption(
     f"{len(ref_table)} numbers as fractions (62.0 % is 0.620), copied with their caveats from the project's "
     "reference notes; `params_kind` says whether a count is the whole model or only the part adapted per task."
 )
-st.dataframe(ref_table, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, key="zoo_references")
+st.dataframe(ref_table, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, placeholder=MISSING,
+             key="zoo_references")
 st.download_button("Download reference numbers (CSV)", data=_csv(ref_table), file_name="paper_reference_numbers.csv",
                    mime="text/csv", icon=":material/download:", key="zoo_download_references")
 with st.expander("Sources of these numbers"):

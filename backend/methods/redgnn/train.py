@@ -191,6 +191,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         params={**params, "adaptive": None},
         train={"seconds": round(train_seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1),
                "epochs": len(history), "best_epoch": best["epoch"], "device": device_label(device),
+               "cpu_threads": torch.get_num_threads(),
                "seed": config.seed, "config": dataclasses.asdict(config), "history": history},
         data={"files": {Path(p).name if kg_ind is None else k: sha256_file(p) for k, p in files.items()}},
         reference="zhang2022redgnn",

@@ -77,7 +77,8 @@ def _read_name_triples(path: Path, ent_id: dict[str, int], rel_id: dict[str, int
     return torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
 
 
-def _read_labels(root: Path, rel_path: str, names: list[str], first_comma: bool) -> list[str] | None:
+def _read_text_table(root: Path, rel_path: str, first_comma: bool) -> dict[str, str] | None:
+    """name -> readable text from a KG-BERT ``*2text.txt`` file; None when the file is absent."""
     try:
         path = data_file(root, rel_path)
     except Exception:
@@ -85,15 +86,25 @@ def _read_labels(root: Path, rel_path: str, names: list[str], first_comma: bool)
     table = {}
     for line in _read_lines(path):
         key, _, text = line.partition("\t")
-        text = text.split(",")[0].strip() if first_comma else text.strip()
-        table[key] = text
-    return [table.get(n, n) or n for n in names]
+        table[key] = text.split(",")[0].strip() if first_comma else text.strip()
+    return table
 
 
 _LABEL_FILES = {  # dataset -> (entity text file, relation text file, cut at first comma)
     "WN18RR": ("entity2text.txt", "relation2text.txt", True),
     "fb15k-237": ("entity2text.txt", "relation2text.txt", False),
 }
+#: inductive split family -> the transductive dataset whose text files name its entities and relations
+_INDUCTIVE_LABELS_FROM = {"WN18RR": "WN18RR", "fb237": "fb15k-237"}
+
+
+def _labellers(root: Path, dataset: str | None):
+    """(entity labeller, relation labeller) from ``dataset``'s text files: each maps a list of names
+    to a list of labels, or to None when the dataset has no text file."""
+    ent_file, rel_file, cut = _LABEL_FILES.get(dataset, (None, None, False))
+    tables = [_read_text_table(root, f"kg/{dataset}/{f}", c) if f else None
+              for f, c in ((ent_file, cut), (rel_file, False))]
+    return [(lambda names, t=t: None if t is None else [t.get(n) or n for n in names]) for t in tables]
 
 
 def load_redgnn_layout(name: str, root: str | Path | None = None, with_labels: bool = True) -> KGData:
@@ -107,11 +118,8 @@ def load_redgnn_layout(name: str, root: str | Path | None = None, with_labels: b
     ent_id = {e: i for i, e in enumerate(entities)}
     rel_id = {r: i for i, r in enumerate(relations)}
     splits = {s: _read_name_triples(paths[f"{s}.txt"], ent_id, rel_id) for s in ("facts", "train", "valid", "test")}
-    ent_labels = rel_labels = None
-    if with_labels and name in _LABEL_FILES:
-        ent_file, rel_file, cut = _LABEL_FILES[name]
-        ent_labels = _read_labels(root, f"{base}/{ent_file}", entities, cut)
-        rel_labels = _read_labels(root, f"{base}/{rel_file}", relations, False)
+    ent_labeller, rel_labeller = _labellers(root, name if with_labels else None)
+    ent_labels, rel_labels = ent_labeller(entities), rel_labeller(relations)
     return KGData(name=name, entities=entities, relations=relations, entity_labels=ent_labels,
                   relation_labels=rel_labels, files={k: str(v) for k, v in paths.items()}, **splits)
 
@@ -144,13 +152,14 @@ def load_autosf_layout(name: str, root: str | Path | None = None) -> KGData:
                   test=triples(files["test2id.txt"]), files={k: str(v) for k, v in files.items()})
 
 
-def load_inductive(split: str, root: str | Path | None = None) -> tuple[KGData, KGData]:
+def load_inductive(split: str, root: str | Path | None = None, with_labels: bool = True) -> tuple[KGData, KGData]:
     """GraIL inductive split ``X`` (e.g. "WN18RR_v1"): (training graph, inductive test graph).
 
     Both share the training folder's relation ids; entity id spaces are disjoint. For the training
     graph: facts = X/train (the graph), train = X/valid (training queries, as RED-GNN does),
     valid = X/test (model selection). For the test graph: facts = X_ind/train, test = X_ind/valid ∪
     X_ind/test (RED-GNN's inductive test queries), valid = X_ind/valid.
+    WN18RR and fb237 splits take readable names from the transductive datasets' text files.
     """
     root = resolve_data_root(root) if not isinstance(root, Path) else root
     base, ind = f"kg/inductive/{split}", f"kg/inductive/{split}_ind"
@@ -166,11 +175,16 @@ def load_inductive(split: str, root: str | Path | None = None) -> tuple[KGData, 
 
     ents, tr, files = graph(base, split)
     ents_ind, te, files_ind = graph(ind, f"{split}_ind")
+    source = _INDUCTIVE_LABELS_FROM.get(split.rsplit("_v", 1)[0]) if with_labels else None
+    ent_labeller, rel_labeller = _labellers(root, source)
+    ent_labels, ent_labels_ind, rel_labels = ent_labeller(ents), ent_labeller(ents_ind), rel_labeller(relations)
+    empty = torch.empty(0, 3, dtype=torch.long)
     train_graph = KGData(name=split, entities=ents, relations=relations, facts=tr["train"], train=tr["valid"],
-                         valid=tr["test"], test=torch.empty(0, 3, dtype=torch.long), files=files)
+                         valid=tr["test"], test=empty, entity_labels=ent_labels, relation_labels=rel_labels,
+                         files=files)
     test_graph = KGData(name=f"{split}_ind", entities=ents_ind, relations=relations, facts=te["train"],
-                        train=torch.empty(0, 3, dtype=torch.long), valid=te["valid"],
-                        test=torch.cat([te["valid"], te["test"]]), files=files_ind)
+                        train=empty, valid=te["valid"], test=torch.cat([te["valid"], te["test"]]),
+                        entity_labels=ent_labels_ind, relation_labels=rel_labels, files=files_ind)
     return train_graph, test_graph
 
 

@@ -96,3 +96,12 @@ def test_readable_names_for_wn18rr_and_inductive_ids():
     assert train_graph.relations == test_graph.relations and len(train_graph.relations) == 9
     assert (train_graph.n_ent, test_graph.n_ent) == (2746, 922)
     assert len(test_graph.test) == 185 + 188  # RED-GNN ranks X_ind valid + test
+    # inductive splits borrow the transductive datasets' names (KG-BERT text files)
+    assert (train_graph.entities[0], train_graph.entity_label(0)) == ("06083243", "zoology")
+    assert (test_graph.entities[0], test_graph.entity_label(0)) == ("01089137", "garrison")
+    assert train_graph.relation_label(0) == "hypernym"
+    fb_train, fb_test = load_inductive("fb237_v1")
+    assert (fb_train.entities[0], fb_train.entity_label(0)) == ("/m/0hvvf", "Bonnie and Clyde")
+    assert fb_test.entity_label(0) == "Alanis Morissette"
+    nell_train, _ = load_inductive("nell_v1")
+    assert nell_train.entity_labels is None and nell_train.entity_label(0) == nell_train.entities[0]

@@ -114,3 +114,18 @@ def test_answer_index_masks_known_answers_in_both_directions():
     assert mask[0].nonzero().squeeze(1).tolist() == [1]        # (0, r0, ?) -> 1
     assert mask[1].nonzero().squeeze(1).tolist() == [1]        # (2, inverse r1, ?) -> 1
     assert distinct_queries(TRIPLES[:2], N_REL).tolist() == [[0, 0], [1, 1], [1, 3], [2, 4]]
+
+
+def test_lookup_by_name_label_and_label_dot_name_with_shared_labels():
+    from backend.methods.redgnn.explain import _lookup, _text_table
+
+    names = ["08000001", "09000002", "10000003"]
+    table = _text_table(names, ["bank", "Bank", "river"])
+    assert _lookup(table, "River", "entity", "WN", names) == 2          # a unique label
+    assert _lookup(table, "09000002", "entity", "WN", names) == 1       # a name is exact
+    assert _lookup(table, "bank · 09000002", "entity", "WN", names) == 1  # the pickers' form
+    assert _lookup(table, 0, "entity", "WN", names) == 0                # an id
+    with pytest.raises(ValueError, match=r"label of 2 entities in WN.*bank · 08000001, bank · 09000002"):
+        _lookup(table, "bank", "entity", "WN", names)
+    with pytest.raises(ValueError, match=r"unknown entity 'rivr' in WN; did you mean: river"):
+        _lookup(table, "rivr", "entity", "WN", names)

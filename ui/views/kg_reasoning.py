@@ -299,14 +299,16 @@ def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
     h0, r0, t0 = example_triple(lm)
     st.subheader("Explain this triple")
     st.caption("Enter a (head, relation, tail) triple by name or label — for example one from the test split, "
-               "filled in below — to see where the tail ranks among all entities and which paths support it.")
+               "filled in below — to see where the tail ranks among all entities and which paths support it. "
+               "Where several entities share a label, write 'label · name' as the pickers show it.")
     state_key = f"kg-triple-{tag}"
     with st.form(f"kg-triple-form-{tag}"):
         c1, c2, c3 = st.columns(3)
-        head = c1.text_input("Head", value=kg.entity_label(h0), key=f"kg-triple-head-{tag}")
+        texts = entity_texts(model_dir, data_root)
+        head = c1.text_input("Head", value=texts[h0], key=f"kg-triple-head-{tag}")
         rel = c2.text_input("Relation", value=kg.relation_label(r0), key=f"kg-triple-rel-{tag}",
                             help="A relation name or 'inverse of NAME'")
-        tail = c3.text_input("Tail", value=kg.entity_label(t0), key=f"kg-triple-tail-{tag}")
+        tail = c3.text_input("Tail", value=texts[t0], key=f"kg-triple-tail-{tag}")
         submitted = st.form_submit_button("Explain", type="primary")
     if submitted:
         errors, parts = [], {}

@@ -37,37 +37,52 @@ class LoadedModel:
     device: torch.device
 
     @functools.cached_property
-    def entity_lookup(self) -> dict[str, int]:
-        table = {}
-        for i, name in enumerate(self.kg.entities):
-            table[name.lower()] = i
-            table[self.kg.entity_label(i).lower()] = i
-        return table
+    def entity_lookup(self) -> dict[str, list[int]]:
+        return _text_table(self.kg.entities, [self.kg.entity_label(i) for i in range(self.kg.n_ent)])
 
     @functools.cached_property
-    def relation_lookup(self) -> dict[str, int]:
-        table = {}
-        for r in range(2 * self.kg.n_rel):
-            table[self.kg.relation_label(r).lower()] = r
-            base = self.kg.relations[r % self.kg.n_rel]
-            table[(base if r < self.kg.n_rel else f"inverse of {base}").lower()] = r
-        return table
+    def relation_lookup(self) -> dict[str, list[int]]:
+        names = [self.kg.relations[r % self.kg.n_rel] if r < self.kg.n_rel
+                 else f"inverse of {self.kg.relations[r % self.kg.n_rel]}" for r in range(2 * self.kg.n_rel)]
+        return _text_table(names, [self.kg.relation_label(r) for r in range(2 * self.kg.n_rel)])
 
     def entity_id(self, text: str | int) -> int:
-        """An entity by id, name or readable label; a ValueError suggests close names."""
-        return _lookup(self.entity_lookup, text, "entity", self.kg.name)
+        """An entity by id, name, readable label or 'label · name'; a ValueError suggests close names
+        or, for a label several entities share, lists them."""
+        return _lookup(self.entity_lookup, text, "entity", self.kg.name, self.kg.entities)
 
     def relation_id(self, text: str | int) -> int:
         """A relation (doubled space: 'inverse of r' asks for heads) by id, name or label."""
-        return _lookup(self.relation_lookup, text, "relation", self.kg.name)
+        return _lookup(self.relation_lookup, text, "relation", self.kg.name, self.kg.relations)
 
 
-def _lookup(table: dict[str, int], text: str | int, kind: str, dataset: str) -> int:
+PLURALS = {"entity": "entities", "relation": "relations"}
+
+
+def _text_table(names: list[str], labels: list[str]) -> dict[str, list[int]]:
+    """Lower-cased text -> ids. A name means exactly its own id; a label shared by several ids maps to
+    all of them (so the lookup can say it is ambiguous)."""
+    table: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        table.setdefault(label.lower(), []).append(i)
+    for i, name in enumerate(names):
+        table[name.lower()] = [i]
+    return table
+
+
+def _lookup(table: dict[str, list[int]], text: str | int, kind: str, dataset: str, names: list[str]) -> int:
     if isinstance(text, int):
         return text
     key = str(text).strip().lower()
+    if key not in table and " · " in key:  # the pickers' 'label · name' form: the name decides
+        key = key.rsplit(" · ", 1)[1].strip()
     if key in table:
-        return table[key]
+        ids = table[key]
+        if len(ids) == 1:
+            return ids[0]
+        raise ValueError(f"{kind} {text!r} is the label of {len(ids)} {PLURALS[kind]} in {dataset}; write it as "
+                         "'label · name', one of: " + ", ".join(f"{text.strip()} · {names[i % len(names)]}"
+                                                                for i in ids[:5]) + (", …" if len(ids) > 5 else ""))
     close = difflib.get_close_matches(key, list(table), n=5)
     raise ValueError(f"unknown {kind} {text!r} in {dataset}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
 

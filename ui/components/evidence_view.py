@@ -65,7 +65,8 @@ def show_evidence(evidence: Evidence | None, key: str, height: int = 560, max_ed
     if not paths.empty:
         st.markdown(f"**Top paths** ({min(top_paths, len(paths))} of {len(paths)})")
         st.dataframe(paths.head(top_paths), hide_index=True, placeholder="—", key=f"{key}-paths",
-                     column_config={"score": st.column_config.NumberColumn(format="%.4f"),
+                     column_config={"score": st.column_config.NumberColumn(
+                         format="%.3e", help="Product of the attention weights along the path"),
                                     "path": st.column_config.TextColumn(width="large")})
 
     stem = _slug(file_stem or f"{evidence.method}-{key}")

@@ -1,0 +1,75 @@
+"""RED-GNN over several seeds: train each (valid-only selection), report test metrics per seed and mean ± std.
+
+    python benchmarks/redgnn_seeds.py --dataset family --seeds 1234 1 2 --epochs 12 --patience 3 \
+        --output benchmarks/results/redgnn-family-seeds-cpu.json
+
+Checkpoints go to a temporary folder (the shipped one is not replaced); prints one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.core.device import device_label, select_device  # noqa: E402
+from backend.methods.redgnn.config import config_for  # noqa: E402
+from backend.methods.redgnn.train import train  # noqa: E402
+
+METRICS = ("mrr", "hits@1", "hits@10", "nbfnet_mrr")
+
+
+def summarise(runs: list[dict]) -> dict:
+    """mean and sample std (0 for one run) of each metric over the runs."""
+    out = {}
+    for m in METRICS:
+        values = [r["test"][m] for r in runs]
+        out[m] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="family")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--patience", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--output", default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    device = select_device(args.device)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            config = config_for(args.dataset)
+            config.seed, config.patience = seed, args.patience
+            if args.epochs:
+                config.epochs = args.epochs
+            config.output = str(Path(tmp) / str(seed))
+            t0 = time.perf_counter()
+            card = train(config, device=device, data_dir=args.data_dir)
+            runs.append({"seed": seed, "test": {m: card.metrics["test"][m] for m in METRICS},
+                         "valid_mrr": card.metrics["valid"]["mrr"], "best_epoch": card.train["best_epoch"],
+                         "epochs": card.train["epochs"], "train_seconds": card.train["seconds"],
+                         "wall_seconds": round(time.perf_counter() - t0, 1)})
+    result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "n_seeds": len(runs),
+              "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("seed", "output")},
+              "selection": "epoch with the best valid MRR, per seed", "runs": runs, "test": summarise(runs)}
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

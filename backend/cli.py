@@ -67,7 +67,16 @@ def _model_dir(method, args) -> Path:
         return Path(args.model)
     if not getattr(args, "dataset", None):
         raise UserError("give --model PATH or --dataset NAME")
-    return default_model_dir(method.name, args.dataset, getattr(args, "setting", "default") or "default")
+    setting = getattr(args, "setting", None)
+    folder = default_model_dir(method.name, args.dataset, setting or "default")
+    if setting is None and not (folder / "card.json").exists():
+        # no --setting given: the one shipped checkpoint of this dataset, whatever its setting
+        from backend.core.store import list_cards
+
+        found = [c for c in list_cards(method=method.name) if c.dataset == args.dataset]
+        if len(found) == 1:
+            return Path(found[0].path)
+    return folder
 
 
 def cmd_list(args) -> int:
@@ -212,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
                     _add_config_flags(mp, config_cls)
             else:
                 mp.add_argument("--model", default=None, help="checkpoint folder (default: models/<method>/<dataset>)")
-                mp.add_argument("--setting", default="default")
+                mp.add_argument("--setting", default=None,
+                                help="checkpoint variant, e.g. inductive (default: the dataset's one checkpoint)")
             if verb == "evaluate":
                 mp.add_argument("--split", default="test", choices=["valid", "test"])
             if verb in ("predict", "explain"):

@@ -1,6 +1,7 @@
 """RED-GNN on hand-built graphs: reachability, r-digraph edges, k-best paths, batching, filters."""
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 import torch
@@ -129,3 +130,20 @@ def test_lookup_by_name_label_and_label_dot_name_with_shared_labels():
         _lookup(table, "bank", "entity", "WN", names)
     with pytest.raises(ValueError, match=r"unknown entity 'rivr' in WN; did you mean: river"):
         _lookup(table, "rivr", "entity", "WN", names)
+
+
+def test_cli_finds_the_inductive_checkpoint_without_setting():
+    import argparse
+
+    from backend.cli import _model_dir
+    from backend.core.store import list_cards
+    from backend.registry import METHODS
+
+    shipped = [c for c in list_cards(method="redgnn") if c.setting == "inductive"]
+    if not shipped:
+        pytest.skip("no inductive checkpoint shipped")
+    card = shipped[0]
+    args = argparse.Namespace(model=None, dataset=card.dataset, setting=None)
+    assert _model_dir(METHODS["redgnn"], args) == Path(card.path)
+    args = argparse.Namespace(model=None, dataset="family", setting=None)
+    assert _model_dir(METHODS["redgnn"], args).name == "family"

@@ -491,7 +491,9 @@ def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metr
     else:
         fig.update_yaxes(title_text=f"test {metric_title(metrics[0])}")
     n_rows = -(-len(metrics) // facet_wrap) if facet else 1
-    fig.update_layout(title=title, height=380 * n_rows + 60, legend_title_text="model, source",
+    n_legend = len(fig.data)  # one legend row per (model, source) trace: the figure grows to show them all
+    fig.update_layout(title=title, height=max(380 * n_rows + 60, 24 * n_legend + 200),
+                      legend_title_text="model, source",
                       margin={"t": 80})
     if dropped:
         fig.add_annotation(text=f"{dropped} row(s) without a {kind} parameter count or a value not shown",

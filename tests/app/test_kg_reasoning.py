@@ -174,3 +174,20 @@ def test_page_runs_in_the_navigation(folders, run_page_in_app):
 @pytest.fixture
 def run_page_in_app(run_page):  # the entry point's navigation (tests/app/conftest.py)
     return run_page
+
+
+def test_every_shipped_checkpoint_opens_and_answers(data_root):
+    """Each checkpoint under models/redgnn loads on the page with its data and answers its example query."""
+    from backend.core import store
+
+    cards = store.list_cards(method="redgnn")
+    if not cards:
+        pytest.skip("no shipped RED-GNN checkpoint")
+    at = open_page()
+    for card in cards:
+        at.selectbox(key="kg-checkpoint").set_value(str(card.path)).run()
+        assert not at.exception, (card.path, [e.value for e in at.exception])
+        text = text_of(at)
+        answers = [d.value for d in at.dataframe if {"rank", "score", "filtered_rank"} <= set(d.value.columns)]
+        assert answers and "answers to (" in text, card.path
+        assert answers[0]["score"].notna().all() and answers[0]["rank"].tolist() == list(range(1, len(answers[0]) + 1))

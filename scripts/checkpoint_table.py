@@ -8,7 +8,7 @@ import argparse
 
 from backend.core import store
 from backend.core.references import reference_rows
-from ui.components.model_card import format_seconds
+from ui.components.model_card import format_seconds, trained_on
 
 
 def _number(value, digits: int = 3) -> str:
@@ -28,13 +28,11 @@ def checkpoint_rows(method: str) -> list[str]:
         test = (c.metrics or {}).get("test", {})
         train = c.train or {}
         name = c.dataset + (" (inductive)" if c.setting == "inductive" else "")
-        threads = train.get("cpu_threads")
-        device = str(train.get("device", "")) + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
         rows.append(
             f"| {name} | {_number(test.get('mrr'))} | {_number(test.get('hits@1'))} | {_number(test.get('hits@10'))} "
             f"| {_number(test.get('nbfnet_mrr'))} | {_number(papers.get((c.dataset, c.setting)))} "
             f"| {c.params.get('total', 0):,} | {train.get('best_epoch')} of {train.get('epochs')} "
-            f"| {format_seconds(train.get('seconds'))} | {device} |")
+            f"| {format_seconds(train.get('seconds'))} | {trained_on(train)} |")
     return rows
 
 

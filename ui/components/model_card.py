@@ -46,13 +46,18 @@ def checksums_frame(card: Card) -> pd.DataFrame:
     return pd.DataFrame([{"file": name, "sha256": digest} for name, digest in files.items()])
 
 
+def trained_on(train: dict) -> str:
+    """'cpu (1 thread)', 'cuda:0', ... from a card's train record."""
+    device, threads = str(train.get("device", "unknown device")), train.get("cpu_threads")
+    if threads and device.startswith("cpu"):
+        device += f" ({threads} thread{'s' if threads != 1 else ''})"
+    return device
+
+
 def training_summary(card: Card) -> str:
     """One line: device (threads), best epoch, seed, wall time, creation date."""
     train = card.train or {}
-    device = train.get("device", "unknown device")
-    if train.get("cpu_threads") and str(device).startswith("cpu"):
-        device = f"{device} ({train['cpu_threads']} thread{'s' if train['cpu_threads'] != 1 else ''})"
-    parts = [f"Trained on **{device}**"]
+    parts = [f"Trained on **{trained_on(train)}**"]
     if train.get("best_epoch") is not None and train.get("epochs"):
         parts.append(f"model selected on valid: epoch {train['best_epoch']} of {train['epochs']}")
     if train.get("seed") is not None:

@@ -1,7 +1,8 @@
 """The papers' reference numbers, in one table, with citations.
 
 Every number here is copied from the project's reference notes (``shared/reference/*.md``), which
-name the paper table or the issue text each one comes from; nothing is estimated. Values are
+name the paper table or the issue text each one comes from, or, where ``note`` says so, from the
+authors' own repository README (RED-GNN's inductive table); nothing is estimated. Values are
 fractions (a paper's "62.0 %" is 0.620; ColdNAS's "MSE 20.91 (x100)" is 0.2091). Parameter counts are
 those the papers (or the notes' own count of the original code, said so in ``note``) give;
 ``params_kind`` says whether it is the whole model ("total") or only the part adapted per task
@@ -95,11 +96,32 @@ def _kg_rows() -> list[ReferenceResult]:
         ReferenceResult("redgnn", "RED-GNN", "WN18RR", "transductive", "mrr", 0.564, None, "total", "survey", survey),
         ReferenceResult("redgnn", "RED-GNN", "fb15k-237", "transductive", "mrr", 0.418, None, "total", "survey", survey),
     ]
+    rows += _redgnn_inductive_rows()
     survey2 = "survey Table 2 test MRR as quoted in issue 4; parameter count not given"
     for model, wn, fb in (("AutoBLM", 0.490, 0.360), ("Interstellar", 0.48, 0.32), ("CompGCN", 0.479, 0.355)):
         rows.append(ReferenceResult("autoblm", model, "WN18RR", "transductive", "mrr", wn, None, "total", "survey", survey2))
         rows.append(ReferenceResult("autoblm", model, "fb15k-237", "transductive", "mrr", fb, None, "total", "survey", survey2))
     return rows
+
+
+# RED-GNN inductive results (all entities of the *_ind graph as candidates, not GraIL's 50 negatives),
+# from the authors' README (github.com/LARS-research/RED-GNN, "Inductive results"): MRR, Hits@1 %, Hits@10 %.
+_REDGNN_INDUCTIVE = {
+    "WN18RR_v1": (0.701, 65.3, 79.9), "WN18RR_v2": (0.690, 63.3, 78.0),
+    "WN18RR_v3": (0.427, 36.8, 52.4), "WN18RR_v4": (0.651, 60.6, 72.1),
+    "fb237_v1": (0.369, 30.2, 48.3), "fb237_v2": (0.469, 38.1, 62.9),
+    "fb237_v3": (0.445, 35.1, 60.3), "fb237_v4": (0.442, 34.0, 62.1),
+    "nell_v1": (0.637, 52.5, 86.6), "nell_v2": (0.419, 31.9, 60.1),
+    "nell_v3": (0.436, 34.5, 59.4), "nell_v4": (0.363, 25.9, 55.6),
+}
+
+
+def _redgnn_inductive_rows() -> list[ReferenceResult]:
+    note = ("inductive table of the authors' README (LARS-research/RED-GNN), all entities of the test graph "
+            "ranked; parameter count not given")
+    return [ReferenceResult("redgnn", "RED-GNN", ds, "inductive", metric, value, None, "total", "zhang2022redgnn", note)
+            for ds, (mrr, h1, h10) in _REDGNN_INDUCTIVE.items()
+            for metric, value in (("mrr", mrr), ("hits@1", _pct(h1)), ("hits@10", _pct(h10)))]
 
 
 # EmerGNN [P Table 1 (S1, S2), Table S3 (S0)]: mean and std over five data splits, in %.

@@ -156,6 +156,29 @@ def test_no_checkpoint_offers_training(folders):
     assert "runs" in text_of(at)
 
 
+def test_train_panel_continues_the_shipped_checkpoint(shipped, tmp_path):
+    """Ticking 'continue' starts `train --init-from <shipped> --epochs <its epochs + more>`."""
+    from backend.core.jobs import cancel_job, list_jobs
+    from backend.core.store import load_card
+
+    done = load_card(shipped).train["epochs"]
+    at = open_page()
+    box = at.checkbox(key="kg-train-continue-family")
+    assert box.label.startswith(f"Continue the shipped checkpoint ({done} epochs, test MRR ")
+    box.check().run()
+    at.button(key="kg-train-family__start").click().run()
+    jobs = list_jobs(tmp_path / "jobs")
+    try:
+        assert len(jobs) == 1
+        argv = jobs[0].argv
+        assert argv[argv.index("--init-from") + 1] == str(shipped)
+        assert argv[argv.index("--epochs") + 1] == str(done + 3)  # the page's default: 3 more epochs
+        assert str(tmp_path / "runs") in argv[argv.index("--output") + 1]
+    finally:
+        for job in jobs:
+            cancel_job(job)
+
+
 def test_own_run_is_listed(folders, family_checkpoint):
     _, runs = folders
     shutil.copytree(family_checkpoint, runs / "redgnn" / "family-20260101-000000")

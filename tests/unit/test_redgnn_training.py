@@ -56,6 +56,33 @@ def test_card_records_provenance_and_protocols(short_run):
     assert saved["train"]["config"]["hidden_dim"] == 48 and saved["train"]["device"] == "cpu"
 
 
+def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, tmp_path):
+    """--init-from: epochs count on from the earlier run, its history and training time are kept,
+    and selection on valid can only keep or beat the weights it started from."""
+    out, first = short_run
+    config = dataclasses.replace(config_for("family"), epochs=2, batches_per_epoch=50, init_from=str(out),
+                                 output=str(tmp_path / "continued"))
+    card = METHOD.train(config)
+    train = card.train
+    assert train["epochs"] == 2 and [h["epoch"] for h in train["history"]] == [1, 2]
+    assert train["history"][0] == first.train["history"][0]
+    assert train["init_from"]["epochs"] == 1 and train["init_from"]["folder"] == str(out)
+    assert train["seconds"] > first.train["seconds"]
+    assert card.metrics["valid"]["mrr"] >= first.metrics["valid"]["mrr"] - 1e-9
+    assert train["best_epoch"] in (1, 2)
+    from ui.components.model_card import training_summary
+    assert f"continued after epoch 1 from `{out}`" in training_summary(card)
+
+
+@pytest.mark.parametrize("change, message", [({"epochs": 1}, "pass --epochs above 1"),
+                                             ({"hidden_dim": 32}, "architecture differs (hidden_dim 48 vs 32)")])
+def test_init_from_refuses_what_cannot_continue(short_run, change, message):
+    out, _ = short_run
+    config = dataclasses.replace(config_for("family"), init_from=str(out), **change)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        METHOD.train(config)
+
+
 def test_cli_evaluate_reproduces_the_card_and_predict_explain_work(short_run, tmp_path):
     out, card = short_run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

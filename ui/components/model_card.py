@@ -60,6 +60,10 @@ def training_summary(card: Card) -> str:
     parts = [f"Trained on **{trained_on(train)}**"]
     if train.get("best_epoch") is not None and train.get("epochs"):
         parts.append(f"model selected on valid: epoch {train['best_epoch']} of {train['epochs']}")
+    if train.get("init_from"):
+        earlier = train["init_from"]
+        parts.append(f"continued after epoch {earlier.get('epochs')} from `{earlier.get('folder')}` "
+                     f"(its selected epoch {earlier.get('best_epoch')})")
     if train.get("seed") is not None:
         parts.append(f"seed {train['seed']}")
     if train.get("wall_seconds") is not None:

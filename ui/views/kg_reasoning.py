@@ -359,11 +359,31 @@ def train_section(expanded: bool) -> None:
         if ds in CATALOG and dataset_status(CATALOG[ds], root) != "present":
             missing = DataMissingError.for_dataset(CATALOG[ds], root, missing_files(CATALOG[ds], root))
             st.warning(f"Cannot train: {missing}")
+        argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(int(epochs))]
+        shipped = shipped_checkpoint(ds)
+        if shipped is not None:
+            folder, card = shipped
+            done = int((card.train or {}).get("epochs", 0))
+            if st.checkbox(f"Continue the shipped checkpoint ({done} epochs, test MRR "
+                           f"{card.metrics['test']['mrr']:.3f}) for {int(epochs)} more epochs",
+                           key=f"kg-train-continue-{ds}",
+                           help="Starts from its selected weights, its learning-rate schedule and its record; "
+                                "the new folder keeps whichever of the old and the new weights is better on valid."):
+                argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(done + int(epochs)),
+                        "--init-from", str(folder)]
         output = runs_dir() / "redgnn" / f"{ds}-{time.strftime('%Y%m%d-%H%M%S')}"
         st.caption(f"Output folder: `{output}`")
-        job_panel(f"redgnn/{ds}", ["train", "redgnn", "--dataset", ds, "--epochs", str(int(epochs)),
-                                   "--output", str(output)],
+        job_panel(f"redgnn/{ds}", argv + ["--output", str(output)],
                   key=f"kg-train-{ds}", start_label="Start training", disabled=missing is not None)
+
+
+def shipped_checkpoint(dataset: str) -> tuple[Path, store.Card] | None:
+    """The shipped checkpoint folder of ``dataset`` and its card, if there is one."""
+    folder = store.default_model_dir("redgnn", dataset, "inductive" if dataset in INDUCTIVE_DATASETS else "default")
+    try:
+        return folder, store.load_card(folder)
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------- page

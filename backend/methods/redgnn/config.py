@@ -58,6 +58,7 @@ class RedGNNConfig:
     patience: int = 0               # stop after this many epochs without a better valid MRR (0 = never)
     track_test: bool = False        # also evaluate test after each epoch (curves only; selection is on valid)
     output: str = ""                # checkpoint folder (default: models/redgnn/<dataset>[-inductive])
+    init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
 
     @property
     def inductive(self) -> bool:

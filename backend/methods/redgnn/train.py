@@ -19,7 +19,7 @@ from backend.core.device import device_label, seed_everything, select_device
 from backend.core.metrics import filtered_ranks, ranking_metrics
 from backend.core.progress import NullProgress, ProgressCallback, ProgressEvent
 from backend.core.files import sha256_file
-from backend.core.store import Card, count_parameters, default_model_dir, save_checkpoint
+from backend.core.store import Card, count_parameters, default_model_dir, load_card, load_state_dict, save_checkpoint
 from backend.kg.graph import AnswerIndex, EdgeIndex, distinct_queries
 from backend.kg.loader import KGData, load_inductive, load_redgnn_layout, with_inverses
 
@@ -115,6 +115,44 @@ def _epoch_queries(kg: KGData, config: RedGNNConfig, generator: torch.Generator)
     return pool[perm[:n_facts]], queries[torch.randperm(len(queries), generator=generator)]
 
 
+ARCHITECTURE = ("hidden_dim", "attn_dim", "n_layer", "act")
+
+
+@dataclass
+class Resume:
+    """Where a continued training starts: the earlier checkpoint's selected weights, epochs and record."""
+
+    folder: str
+    state: dict
+    epochs: int
+    best_epoch: int
+    valid_mrr: float
+    seconds: float
+    wall_seconds: float
+    history: list
+
+    @classmethod
+    def load(cls, folder: str, config: RedGNNConfig) -> "Resume":
+        card = load_card(folder)
+        if card.method != "redgnn" or card.dataset != config.dataset:
+            raise ValueError(f"--init-from {folder}: that checkpoint is {card.method} on {card.dataset}, "
+                             f"not redgnn on {config.dataset}")
+        earlier = (card.train or {}).get("config", {})
+        differ = [f"{k} {earlier.get(k)!r} vs {getattr(config, k)!r}" for k in ARCHITECTURE
+                  if earlier.get(k) != getattr(config, k)]
+        if differ:
+            raise ValueError(f"--init-from {folder}: the architecture differs ({'; '.join(differ)})")
+        train = card.train or {}
+        return cls(folder=str(folder), state=load_state_dict(folder), epochs=int(train.get("epochs", 0)),
+                   best_epoch=int(train.get("best_epoch", 0)), valid_mrr=float(card.metrics["valid"]["mrr"]),
+                   seconds=float(train.get("seconds", 0.0)), wall_seconds=float(train.get("wall_seconds", 0.0)),
+                   history=list(train.get("history", [])))
+
+    def record(self) -> dict:
+        return {"folder": self.folder, "epochs": self.epochs, "best_epoch": self.best_epoch,
+                "seconds": self.seconds, "valid_mrr": self.valid_mrr}
+
+
 def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device=None, data_dir=None) -> Card:
     """Train, select the epoch with the best valid MRR, evaluate test, save model.pt + card.json."""
     progress = progress or NullProgress()
@@ -124,15 +162,28 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
     kg, kg_ind = load_data(config.dataset, data_dir)
     tasks = eval_tasks(kg, kg_ind, device)
     model = build_model(config, kg.n_rel).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.lamb)
+    resume = Resume.load(config.init_from, config) if config.init_from else None
+    first_epoch = resume.epochs if resume else 0
+    if resume and first_epoch >= config.epochs:
+        raise ValueError(f"--init-from {config.init_from} has trained {first_epoch} epochs already; "
+                         f"pass --epochs above {first_epoch} (epochs count the earlier ones too)")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr * config.decay_rate ** first_epoch,
+                                 weight_decay=config.lamb)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.decay_rate)
+    for _ in range(first_epoch):  # the same per-epoch splits as one uninterrupted run
+        _epoch_queries(kg, config, generator)
 
-    best = {"mrr": -1.0, "epoch": -1, "state": None, "valid": {}}
+    best = {"mrr": -1.0, "epoch": -1, "state": None}
     history: list[dict] = []
-    started = time.perf_counter()
     train_seconds = 0.0
+    if resume:  # continue from the earlier run's selected weights, keeping its record
+        model.load_state_dict(resume.state)
+        best = {"mrr": resume.valid_mrr, "epoch": resume.best_epoch, "state": copy.deepcopy(resume.state)}
+        history, train_seconds = resume.history, resume.seconds
+    started = time.perf_counter() - (resume.wall_seconds if resume else 0.0)
+    budget_start = train_seconds
     stale = 0
-    for epoch in range(config.epochs):
+    for epoch in range(first_epoch, config.epochs):
         t0 = time.perf_counter()
         model.train()
         graph_triples, queries = _epoch_queries(kg, config, generator)
@@ -158,7 +209,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
             total_loss += loss_value
             if b % 20 == 0 or b == n_batches - 1:
                 progress(ProgressEvent("batch", b + 1, n_batches, {"loss": loss_value / len(batch)}))
-            if config.max_seconds and train_seconds + time.perf_counter() - t0 > config.max_seconds:
+            if config.max_seconds and train_seconds - budget_start + time.perf_counter() - t0 > config.max_seconds:
                 out_of_time = True
                 break
         scheduler.step()
@@ -192,7 +243,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         train={"seconds": round(train_seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1),
                "epochs": len(history), "best_epoch": best["epoch"], "device": device_label(device),
                "cpu_threads": torch.get_num_threads(),
-               "seed": config.seed, "config": dataclasses.asdict(config), "history": history},
+               "seed": config.seed, "config": dataclasses.asdict(config), "history": history,
+               **({"init_from": resume.record()} if resume else {})},
         data={"files": {Path(p).name if kg_ind is None else k: sha256_file(p) for k, p in files.items()}},
         reference="zhang2022redgnn",
     )

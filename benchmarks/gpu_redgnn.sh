@@ -24,7 +24,7 @@ case "${1:-run}" in
     python -m backend train redgnn --dataset WN18RR --device cuda --max-seconds "${WN_SECONDS:-150}" \
       --output "$OUT/WN18RR"
     python -m backend train redgnn --dataset fb15k-237 --device cuda --max-seconds "${FB_SECONDS:-150}" \
-      --output "$OUT/fb15k-237"
+      --n-tbatch 64 --output "$OUT/fb15k-237"
     python -m backend train redgnn --dataset fb237_v4 --device cuda --max-seconds "${FB4_SECONDS:-120}" \
       --output "$OUT/fb237_v4-inductive" ;;
   *) echo "usage: $0 prepare|run" >&2; exit 2 ;;

@@ -3,7 +3,8 @@
     python benchmarks/redgnn_seeds.py --dataset family --seeds 1234 1 2 --epochs 12 --patience 3 \
         --output benchmarks/results/redgnn-family-seeds-cpu.json
 
-Checkpoints go to a temporary folder (the shipped one is not replaced); prints one JSON object.
+Checkpoints go to a temporary folder, or KEEP/<seed> with --keep (the shipped one is never replaced);
+prints one JSON object.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.core.device import device_label, select_device  # noqa: E402
+from backend.core.device import device_label, keep_freed_memory, select_device  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.train import train  # noqa: E402
 
@@ -45,10 +46,13 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", default=None, help="also write the JSON here")
+    parser.add_argument("--keep", default=None, help="keep each seed's checkpoint in KEEP/<seed> (default: discard)")
     args = parser.parse_args()
+    keep_freed_memory()
     device = select_device(args.device)
     runs = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         for seed in args.seeds:
             config = config_for(args.dataset)
             config.seed, config.patience = seed, args.patience

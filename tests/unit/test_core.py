@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -105,3 +108,29 @@ def test_readable_names_for_wn18rr_and_inductive_ids():
     assert fb_test.entity_label(0) == "Alanis Morissette"
     nell_train, _ = load_inductive("nell_v1")
     assert nell_train.entity_labels is None and nell_train.entity_label(0) == nell_train.entities[0]
+
+
+_PAGE_FAULTS_OF_A_REALLOCATION = """
+import resource, torch
+from backend.core.device import keep_freed_memory
+tuned = keep_freed_memory()
+torch.set_num_threads(1)
+block = torch.ones(64 * 2**20)  # 256 MiB, then freed
+del block
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+block = torch.ones(32 * 2**20)  # 128 MiB fit in the freed memory only if the allocator kept it
+print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc malloc setting")
+@pytest.mark.parametrize("setting, faults_below", [("1", 100), ("0", None)])
+def test_keep_freed_memory_spares_the_page_faults_of_a_reallocation(setting, faults_below):
+    env = {**os.environ, "PARSIMONY_KEEP_MEMORY": setting, "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", _PAGE_FAULTS_OF_A_REALLOCATION], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    tuned, faults = out[0] == "True", int(out[1])
+    if faults_below:
+        assert tuned and faults < faults_below
+    else:  # glibc's default: a fresh mmap, zero-filled page by page (128 MiB = 32,768 pages)
+        assert not tuned and faults > 30_000

@@ -102,3 +102,16 @@ def test_cli_evaluate_reproduces_the_card_and_predict_explain_work(short_run, tm
     assert ev["edges"] and ev["paths"] and ev["summary"]["r_digraph_edges"] >= len(ev["edges"])
     res = run("predict", "redgnn", "--model", str(out), "--query", "head=no-such-entity", "relation=husband")
     assert res.returncode == 2 and "unknown entity 'no-such-entity'" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("max_seconds, spent, last_epoch, stop", [
+    (0, 500.0, 10.0, False),     # no budget
+    (100, 10.0, 0.0, False),     # first epoch: nothing measured yet
+    (100, 80.0, 30.0, False),    # 20 s left cover two thirds of an epoch
+    (100, 90.0, 30.0, True),     # 10 s left: a third of an epoch, then a full validation pass
+    (100, 120.0, 30.0, True),    # over budget
+])
+def test_time_budget_skips_an_epoch_it_cannot_half_cover(max_seconds, spent, last_epoch, stop):
+    from backend.methods.redgnn.train import _budget_too_short
+
+    assert _budget_too_short(max_seconds, spent, last_epoch) is stop

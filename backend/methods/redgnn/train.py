@@ -153,6 +153,14 @@ class Resume:
                 "seconds": self.seconds, "valid_mrr": self.valid_mrr}
 
 
+def _budget_too_short(max_seconds: float, spent: float, last_epoch_seconds: float) -> bool:
+    """True when a --max-seconds budget cannot cover half of another epoch (as long as the last one).
+
+    Starting such an epoch would stop after a few batches and still pay a full validation pass.
+    """
+    return bool(max_seconds) and last_epoch_seconds > 0 and max_seconds - spent < 0.5 * last_epoch_seconds
+
+
 def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device=None, data_dir=None) -> Card:
     """Train, select the epoch with the best valid MRR, evaluate test, save model.pt + card.json."""
     progress = progress or NullProgress()
@@ -182,8 +190,11 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         history, train_seconds = resume.history, resume.seconds
     started = time.perf_counter() - (resume.wall_seconds if resume else 0.0)
     budget_start = train_seconds
-    stale = 0
+    stale, last_epoch_seconds = 0, 0.0
     for epoch in range(first_epoch, config.epochs):
+        if _budget_too_short(config.max_seconds, train_seconds - budget_start, last_epoch_seconds):
+            log.info("stopping before epoch %d: the time budget left is under half an epoch", epoch + 1)
+            break
         t0 = time.perf_counter()
         model.train()
         graph_triples, queries = _epoch_queries(kg, config, generator)
@@ -213,7 +224,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
                 out_of_time = True
                 break
         scheduler.step()
-        train_seconds += time.perf_counter() - t0
+        last_epoch_seconds = time.perf_counter() - t0
+        train_seconds += last_epoch_seconds
         valid = split_metrics(evaluate_task(model, tasks["valid"], config.n_tbatch, policies=("average",)))
         record = {"epoch": epoch + 1, "loss": total_loss / max(1, min(len(queries), n_batches * config.n_batch)), "valid_mrr": valid["mrr"],
                   "train_seconds": round(train_seconds, 2), "wall_seconds": round(time.perf_counter() - started, 2)}

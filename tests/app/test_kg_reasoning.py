@@ -157,15 +157,22 @@ def test_no_checkpoint_offers_training(folders):
 
 
 def test_train_panel_continues_the_shipped_checkpoint(shipped, tmp_path):
-    """Ticking 'continue' starts `train --init-from <shipped> --epochs <its epochs + more>`."""
+    """Ticking 'continue' starts `train --init-from <shipped> --epochs <its epochs + more>`; a time limit in minutes
+    becomes --max-seconds; the panel shows how long the shipped run's epochs took."""
     from backend.core.jobs import cancel_job, list_jobs
     from backend.core.store import load_card
+    from ui.components.model_card import format_seconds
 
     done = load_card(shipped).train["epochs"]
     at = open_page()
     box = at.checkbox(key="kg-train-continue-family")
     assert box.label.startswith(f"Continue the shipped checkpoint ({done} epochs, test MRR ")
     box.check().run()
+    at.number_input(key="kg-train-minutes").set_value(30).run()
+    train = load_card(shipped).train
+    per_epoch = format_seconds(train["seconds"] / train["epochs"])
+    assert f"trained {done} epoch{'s' if done != 1 else ''} in {format_seconds(train['seconds'])}" in text_of(at)
+    assert f"about {per_epoch} per epoch" in text_of(at)
     at.button(key="kg-train-family__start").click().run()
     jobs = list_jobs(tmp_path / "jobs")
     try:
@@ -173,6 +180,7 @@ def test_train_panel_continues_the_shipped_checkpoint(shipped, tmp_path):
         argv = jobs[0].argv
         assert argv[argv.index("--init-from") + 1] == str(shipped)
         assert argv[argv.index("--epochs") + 1] == str(done + 3)  # the page's default: 3 more epochs
+        assert argv[argv.index("--max-seconds") + 1] == "1800"  # 30 minutes
         assert str(tmp_path / "runs") in argv[argv.index("--output") + 1]
     finally:
         for job in jobs:

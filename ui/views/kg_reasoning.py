@@ -29,7 +29,7 @@ from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS  # noqa: 
 from ui.components.downloads import frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
-from ui.components.model_card import format_count, format_seconds, show_card  # noqa: E402
+from ui.components.model_card import format_count, format_seconds, show_card, trained_on  # noqa: E402
 
 #: above this many entities the head picker is a text filter plus a list of the first matches
 LARGE_ENTITY_LIST = 5000
@@ -347,13 +347,19 @@ def train_section(expanded: bool) -> None:
             "picker above as “(your run)”. On a laptop CPU family trains in a few minutes, umls and the small "
             "inductive splits in under an hour; WN18RR needs hours (test MRR 0.51 after 70 minutes on one "
             "thread, 0.535 after three hours) and FB15k-237 a GPU.")
-        c1, c2 = st.columns([3, 1])
+        c1, c2, c3 = st.columns([3, 1, 1])
         with c1:
             ds = st.selectbox("Dataset", options=list(DATASETS), index=DATASETS.index("family"), key="kg-train-dataset",
                               format_func=lambda d: d + (" (inductive)" if d in INDUCTIVE_DATASETS else ""))
         with c2:
             epochs = st.number_input("Epochs", min_value=1, max_value=500, value=DEFAULT_TRAIN_EPOCHS, step=1,
                                      key="kg-train-epochs")
+        with c3:
+            minutes = st.number_input("Time limit (min)", min_value=0, max_value=24 * 60, value=0, step=10,
+                                      key="kg-train-minutes",
+                                      help="Stop training after this many minutes (0 = no limit) and keep the best "
+                                           "epoch so far; an epoch that the time left cannot half cover is not "
+                                           "started.")
         root = resolve_data_root(None)
         missing = None
         if ds in CATALOG and dataset_status(CATALOG[ds], root) != "present":
@@ -363,6 +369,7 @@ def train_section(expanded: bool) -> None:
         shipped = shipped_checkpoint(ds)
         if shipped is not None:
             folder, card = shipped
+            st.caption(epoch_time_text(card))
             done = int((card.train or {}).get("epochs", 0))
             if st.checkbox(f"Continue the shipped checkpoint ({done} epochs, test MRR "
                            f"{card.metrics['test']['mrr']:.3f}) for {int(epochs)} more epochs",
@@ -371,10 +378,23 @@ def train_section(expanded: bool) -> None:
                                 "the new folder keeps whichever of the old and the new weights is better on valid."):
                 argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(done + int(epochs)),
                         "--init-from", str(folder)]
+        if minutes:
+            argv += ["--max-seconds", str(int(minutes) * 60)]
         output = runs_dir() / "redgnn" / f"{ds}-{time.strftime('%Y%m%d-%H%M%S')}"
         st.caption(f"Output folder: `{output}`")
         job_panel(f"redgnn/{ds}", argv + ["--output", str(output)],
                   key=f"kg-train-{ds}", start_label="Start training", disabled=missing is not None)
+
+
+def epoch_time_text(card: store.Card) -> str:
+    """How long the shipped run's epochs took, to size a run: 'The shipped checkpoint trained 20 epochs ...'."""
+    train = card.train or {}
+    epochs, seconds = int(train.get("epochs") or 0), train.get("seconds")
+    if not epochs or not seconds:
+        return "The shipped checkpoint's card does not record its training time."
+    return (f"The shipped checkpoint trained {epochs} epoch{'s' if epochs != 1 else ''} in "
+            f"{format_seconds(seconds)} on {trained_on(train)}: about {format_seconds(seconds / epochs)} per epoch, "
+            "plus a validation pass after each.")
 
 
 def shipped_checkpoint(dataset: str) -> tuple[Path, store.Card] | None:

@@ -47,7 +47,7 @@ def keep_freed_memory() -> bool:
 
     By default every CPU tensor above ~32 MiB is a fresh mmap that the kernel zero-fills page by page,
     and freed heap tops are trimmed; message passing over large subgraphs then spends more time in
-    the kernel than in arithmetic (fb237_v4 training 6.0 -> 10.9 queries/s on one thread, see README).
+    the kernel than in arithmetic (fb237_v4 training 6.0 -> 10.6 queries/s on one thread, see README).
     For short-lived CLI/training processes only: the process keeps its peak memory until it exits.
     Returns False (and changes nothing) off glibc or when $PARSIMONY_KEEP_MEMORY=0.
     """

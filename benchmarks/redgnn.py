@@ -29,7 +29,7 @@ from backend.kg.graph import EdgeIndex  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.model import softmax_cross_entropy  # noqa: E402
 from backend.methods.redgnn.train import (  # noqa: E402
-    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, train)
+    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, train)
 
 # original RED-GNN (LARS-research/RED-GNN c9badff), measured-originals.md
 ORIGINAL = {
@@ -45,9 +45,9 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def measure_training(config, kg, device, n_batches: int) -> float:
+def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -> float:
     model = build_model(config, kg.n_rel).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.lamb)
+    opt = make_optimizer(model, config)
     graph_triples, queries = _epoch_queries(kg, config, torch.Generator().manual_seed(0))
     graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
     queries = queries.to(device)
@@ -68,7 +68,23 @@ def measure_training(config, kg, device, n_batches: int) -> float:
     for b in range(3, n_batches):
         step(b)
     _sync(device)
-    return (n_batches - 3) * bs / (time.perf_counter() - t0)
+    rate = (n_batches - 3) * bs / (time.perf_counter() - t0)
+    if profile_to:  # where a training step spends its time: operator table of 10 more steps
+        from torch.profiler import ProfilerActivity, profile
+
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        try:
+            with profile(activities=activities) as prof:
+                for b in range(3, 13):
+                    step(b)
+                _sync(device)
+            sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+            text = (prof.key_averages().table(sort_by=sort, row_limit=40) + "\n"
+                    + prof.key_averages().table(sort_by="count", row_limit=25) + "\n")
+        except Exception as exc:  # a profiler that cannot start must not cost the measurements
+            text = f"profiler failed: {exc!r}\n"
+        Path(profile_to).write_text(text)
+    return rate
 
 
 def measure_evaluation(config, kg, kg_ind, device, n_queries: int) -> float:
@@ -94,6 +110,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--tbatch", type=int, default=0, help="override the evaluation batch size")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--output", default="", help="also write the JSON here")
+    ap.add_argument("--profile", default="", help="write an operator profile of 10 training steps here")
     args = ap.parse_args(argv)
 
     allocator_tuned = keep_freed_memory()  # as `python -m backend` does; PARSIMONY_KEEP_MEMORY=0 measures without
@@ -109,8 +126,11 @@ def main(argv=None) -> dict:
         torch.cuda.reset_peak_memory_stats(device)
     result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned, "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
-              "train_queries_per_s": round(measure_training(config, kg, device, args.train_batches), 1),
+              "train_queries_per_s": round(measure_training(config, kg, device, args.train_batches, args.profile), 1),
               "eval_queries_per_s": round(measure_evaluation(config, kg, kg_ind, device, args.eval_queries), 1)}
+    tasks = eval_tasks(kg, kg_ind, "cpu")  # one valid+test pass: how long a full evaluation takes at this rate
+    result["eval_pass_queries"] = len(tasks["valid"].queries) + len(tasks["test"].queries)
+    result["eval_pass_seconds"] = round(result["eval_pass_queries"] / result["eval_queries_per_s"], 1)
     if args.curve_seconds:
         with tempfile.TemporaryDirectory() as tmp:
             cfg = dataclasses.replace(config, max_seconds=args.curve_seconds, track_test=True, output=tmp)

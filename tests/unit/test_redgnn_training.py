@@ -91,6 +91,9 @@ def test_cli_evaluate_reproduces_the_card_and_predict_explain_work(short_run, tm
     res = run("evaluate", "redgnn", "--model", str(out), "--split", "test")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=1e-6)
+    res = run("evaluate", "redgnn", "--model", str(out), "--split", "valid")  # the card keeps the epoch's own pass
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["nbfnet_mrr"] == pytest.approx(card.metrics["valid"]["nbfnet_mrr"], abs=1e-6)
     res = run("predict", "redgnn", "--model", str(out), "--query", "head=1", "relation=husband", "--top", "5")
     assert res.returncode == 0, res.stderr
     assert "score" in res.stdout
@@ -115,3 +118,20 @@ def test_time_budget_skips_an_epoch_it_cannot_half_cover(max_seconds, spent, las
     from backend.methods.redgnn.train import _budget_too_short
 
     assert _budget_too_short(max_seconds, spent, last_epoch) is stop
+
+
+def test_nan_parameters_are_redrawn_and_the_rest_kept():
+    from backend.methods.redgnn.train import _redraw_nan_parameters
+
+    layer = torch.nn.Linear(4, 3)
+    clean = {k: v.clone() for k, v in layer.state_dict().items()}
+    _redraw_nan_parameters(layer)  # nothing to redraw: unchanged
+    assert all(torch.equal(clean[k], v) for k, v in layer.state_dict().items())
+    with torch.no_grad():
+        layer.weight[1, 2] = float("nan")
+    _redraw_nan_parameters(layer)
+    w = layer.weight.detach()
+    assert not torch.isnan(w).any() and 0.0 <= w[1, 2].item() < 1.0  # re-drawn from U[0, 1) as the original
+    keep = torch.ones_like(w, dtype=torch.bool)
+    keep[1, 2] = False
+    assert torch.equal(w[keep], clean["weight"][keep]) and torch.equal(layer.bias.detach(), clean["bias"])

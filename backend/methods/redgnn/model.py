@@ -35,6 +35,18 @@ class LayerTrace:
     attention: torch.Tensor  # [E] α
 
 
+def dedup_keys(key: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted distinct keys of ``key`` (values in [0, n_keys)) and the rank [n_keys] of each distinct key,
+    so that ``rank[key]`` is each key's row in the distinct list (same result as torch.unique).
+
+    Marks keys in an n_keys-long mask: five kernels and one host sync instead of a sort, the fast way on
+    a GPU and as fast as the sort on a CPU (n_keys = batch × entities stays small beside the edges).
+    """
+    mark = torch.zeros(n_keys, dtype=torch.bool, device=key.device)
+    mark[key] = True
+    return mark.nonzero().squeeze(1), torch.cumsum(mark, 0) - 1
+
+
 class RedGNNLayer(nn.Module):
     """One propagation step with query-relation-aware edge attention."""
 
@@ -75,6 +87,13 @@ class RedGNN(nn.Module):
         self.W_final = nn.Linear(hidden_dim, 1, bias=False)
         self.gate = nn.GRU(hidden_dim, hidden_dim)
 
+    def _gru_step(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step of the shared GRU (its nn.GRU weights) as a GRU cell: on a GPU the fused cell kernel
+        is far faster than cuDNN's sequence GRU for one step over 10^5–10^6 nodes (the profile of
+        WN18RR training on an H100 put 75% of GPU time in cuDNN's GRU)."""
+        g = self.gate
+        return torch.gru_cell(x, h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0)
+
     def forward(self, heads: torch.Tensor, q_rels: torch.Tensor, graph: EdgeIndex,
                 trace: list[LayerTrace] | None = None) -> torch.Tensor:
         """heads, q_rels [B] -> scores [B, n_ent] (0 for entities not reached in L hops).
@@ -87,20 +106,19 @@ class RedGNN(nn.Module):
         node_query = torch.arange(B, device=device)       # [n] query index of each node
         node_ent = heads                                   # [n] entity of each node
         hidden = torch.zeros(B, self.hidden_dim, device=device)
-        state = torch.zeros(1, B, self.hidden_dim, device=device)
+        state = torch.zeros(B, self.hidden_dim, device=device)
         for layer in self.layers:
             src, rel, tail = graph.expand(node_ent)
             q = node_query[src]
             key = q * n_ent + tail
-            new_keys, dst = torch.unique(key, return_inverse=True)
-            hidden, alpha = layer(hidden, src, rel, q, q_rels, dst, len(new_keys))
+            new_keys, rank = dedup_keys(key, B * n_ent)
+            hidden, alpha = layer(hidden, src, rel, q, q_rels, rank[key], len(new_keys))
             hidden = self.dropout(hidden)
             # nodes of the previous layer keep their GRU state (self-loops make them a subset)
-            old_pos = torch.searchsorted(new_keys, node_query * n_ent + node_ent)
-            new_state = torch.zeros(1, len(new_keys), self.hidden_dim, device=device)
-            new_state[0, old_pos] = state[0]
-            hidden, state = self.gate(hidden.unsqueeze(0), new_state)
-            hidden = hidden.squeeze(0)
+            old_pos = rank[node_query * n_ent + node_ent]
+            new_state = torch.zeros(len(new_keys), self.hidden_dim, device=device)
+            new_state[old_pos] = state
+            hidden = state = self._gru_step(hidden, new_state)
             if trace is not None:
                 trace.append(LayerTrace(q, node_ent[src], rel, tail, alpha.detach()))
             node_query, node_ent = new_keys // n_ent, new_keys % n_ent

@@ -135,3 +135,15 @@ def test_nan_parameters_are_redrawn_and_the_rest_kept():
     keep = torch.ones_like(w, dtype=torch.bool)
     keep[1, 2] = False
     assert torch.equal(w[keep], clean["weight"][keep]) and torch.equal(layer.bias.detach(), clean["bias"])
+
+
+@pytest.mark.parametrize("train, short, text", [
+    ({"device": "cpu", "cpu_threads": 1}, False, "cpu (1 thread)"),
+    ({"device": "cuda:NVIDIA H100 80GB HBM3", "cpu_threads": 16}, False, "cuda:NVIDIA H100 80GB HBM3"),
+    ({"device": "cuda:NVIDIA H100 80GB HBM3"}, True, "H100 GPU"),
+    ({"device": "cuda"}, True, "GPU"),
+])
+def test_trained_on_names_the_device(train, short, text):
+    from ui.components.model_card import trained_on
+
+    assert trained_on(train, short=short) == text

@@ -101,7 +101,7 @@ def show_card_brief(card: store.Card, own: bool) -> None:
         b.metric("Training time", format_seconds(train.get("seconds")))
         c, d = st.columns(2)
         c.metric("Epochs", format_count(train.get("epochs")))
-        d.metric("Trained on", str(train.get("device", "unknown")))
+        d.metric("Trained on", trained_on(train, short=True), help=trained_on(train))
         st.caption(("Your own run" if own else "Shipped checkpoint") + f": `{card.path}`")
     with st.expander("Full model card: validation metrics, configuration, data checksums"):
         show_card(card, title=f"RED-GNN · {card.folder_name}")

@@ -11,7 +11,7 @@ from backend.core import store
 from backend.core.references import CITATIONS, reference_rows
 from backend.core.viz import cards_frame, metric_title, parsimony_figure
 from backend.registry import METHODS
-from ui.components.model_card import show_card
+from ui.components.model_card import show_card, trained_on
 
 #: metric-name prefixes of the same metric under another protocol (e.g. RED-GNN's NBFNet-style ties)
 VARIANT_PREFIXES = ("nbfnet_", "optimistic_")
@@ -37,7 +37,7 @@ def checkpoints_table(cards: list[store.Card], split: str = "test") -> pd.DataFr
             "method": c.method, "dataset": c.dataset, "setting": c.setting, **metrics,
             "params_total": params.get("total"), "params_trainable": params.get("trainable"),
             "params_adaptive": params.get("adaptive"), "train_seconds": train.get("seconds"),
-            "epochs": train.get("epochs"), "device": train.get("device", ""), "created": c.created,
+            "epochs": train.get("epochs"), "device": trained_on(train, short=True) if train.get("device") else "", "created": c.created,
             "folder": c.path or "",
         })
     columns = ["method", "dataset", "setting", *metric_names, "params_total", "params_trainable", "params_adaptive",

@@ -54,6 +54,7 @@ def test_card_records_provenance_and_protocols(short_run):
     assert test["optimistic_mrr"] >= test["mrr"] >= test["nbfnet_mrr"]
     assert set(saved["data"]["files"]) >= {"entities.txt", "relations.txt"}
     assert saved["train"]["config"]["hidden_dim"] == 48 and saved["train"]["device"] == "cpu"
+    assert saved["train"]["history"][0]["queries"] == 250 * 20  # batches_per_epoch × n_batch: what was trained
 
 
 def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, tmp_path):

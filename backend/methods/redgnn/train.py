@@ -244,7 +244,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         last_epoch_seconds = time.perf_counter() - t0
         train_seconds += last_epoch_seconds
         valid = split_metrics(evaluate_task(model, tasks["valid"], config.n_tbatch))  # all tie policies: kept for the card
-        record = {"epoch": epoch + 1, "loss": total_loss / max(1, n_trained), "valid_mrr": valid["mrr"],
+        record = {"epoch": epoch + 1, "loss": total_loss / max(1, n_trained), "queries": n_trained,
+                  "valid_mrr": valid["mrr"],
                   "train_seconds": round(train_seconds, 2), "wall_seconds": round(time.perf_counter() - started, 2)}
         if config.track_test:
             record["test_mrr"] = split_metrics(evaluate_task(model, tasks["test"], config.n_tbatch, ("average",)))["mrr"]

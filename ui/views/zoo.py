@@ -37,7 +37,8 @@ def checkpoints_table(cards: list[store.Card], split: str = "test") -> pd.DataFr
             "method": c.method, "dataset": c.dataset, "setting": c.setting, **metrics,
             "params_total": params.get("total"), "params_trainable": params.get("trainable"),
             "params_adaptive": params.get("adaptive"), "train_seconds": train.get("seconds"),
-            "epochs": train.get("epochs"), "device": trained_on(train, short=True) if train.get("device") else "", "created": c.created,
+            "epochs": train.get("epochs"), "created": c.created,
+            "device": trained_on(train, short=True) if train.get("device") else "",
             "folder": c.path or "",
         })
     columns = ["method", "dataset", "setting", *metric_names, "params_total", "params_trainable", "params_adaptive",

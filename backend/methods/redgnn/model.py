@@ -39,8 +39,8 @@ def dedup_keys(key: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tens
     """Sorted distinct keys of ``key`` (values in [0, n_keys)) and the rank [n_keys] of each distinct key,
     so that ``rank[key]`` is each key's row in the distinct list (same result as torch.unique).
 
-    Marks keys in an n_keys-long mask: five kernels and one host sync instead of a sort, the fast way on
-    a GPU and as fast as the sort on a CPU (n_keys = batch × entities stays small beside the edges).
+    Marks keys in an n_keys-long mask (n_keys = batch × entities): a few kernels and one host sync, no sort.
+    As fast as torch.unique on this project's CPU; on an H100 its effect is not isolated yet (README).
     """
     mark = torch.zeros(n_keys, dtype=torch.bool, device=key.device)
     mark[key] = True

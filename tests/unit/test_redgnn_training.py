@@ -143,6 +143,7 @@ def test_nan_parameters_are_redrawn_and_the_rest_kept():
     ({"device": "cuda:NVIDIA H100 80GB HBM3", "cpu_threads": 16}, False, "cuda:NVIDIA H100 80GB HBM3"),
     ({"device": "cuda:NVIDIA H100 80GB HBM3"}, True, "H100 GPU"),
     ({"device": "cuda"}, True, "GPU"),
+    ({"device": "cpu", "cpu_threads": 1}, True, "cpu"),
 ])
 def test_trained_on_names_the_device(train, short, text):
     from ui.components.model_card import trained_on

@@ -48,9 +48,9 @@ def checksums_frame(card: Card) -> pd.DataFrame:
 
 def trained_on(train: dict, short: bool = False) -> str:
     """'cpu (1 thread)', 'cuda:NVIDIA H100 80GB HBM3', ... from a card's train record; ``short`` names a GPU
-    by its model alone ('H100 GPU'), for narrow places such as a metric tile."""
+    by its model alone ('H100 GPU') and leaves out CPU threads, for narrow places such as a metric tile."""
     device, threads = str(train.get("device", "unknown device")), train.get("cpu_threads")
-    if threads and device.startswith("cpu"):
+    if threads and device.startswith("cpu") and not short:
         device += f" ({threads} thread{'s' if threads != 1 else ''})"
     if short and device.startswith("cuda"):
         words = device.partition(":")[2].replace("NVIDIA", "").split()

@@ -4,7 +4,8 @@
 
 training queries/s: (query = a triple or its inverse) over --train-batches batches after warm-up;
 evaluation queries/s: distinct (h, r) queries of valid+test ranked per second (model forward +
-filtered ranking), as in the original's measurement; peak memory: max RSS (CPU) and CUDA peak.
+filtered ranking), as in the original's measurement; peak memory: max RSS (CPU) and CUDA peak, overall and
+separately for the training steps (batch n_batch) and the evaluation (batch n_tbatch).
 With --curve-seconds, trains from scratch for that long (tracking test MRR each epoch, selection
 on valid) and reports the MRR-vs-wall-time curve. Ratios are against the original implementation
 measured on the same kind of machine (../shared/reference/measured-originals.md).
@@ -27,9 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend.core.device import device_label, keep_freed_memory, seed_everything, select_device  # noqa: E402
 from backend.kg.graph import EdgeIndex  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
-from backend.methods.redgnn.model import softmax_cross_entropy  # noqa: E402
 from backend.methods.redgnn.train import (  # noqa: E402
-    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, train)
+    _epoch_queries, batch_loss_fn, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, train)
 
 # original RED-GNN (LARS-research/RED-GNN c9badff), measured-originals.md
 ORIGINAL = {
@@ -45,8 +45,44 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -> float:
+# operators whose result size or value the host needs (on a GPU each waits for the device)
+HOST_SYNC_OPS = ("aten::nonzero", "aten::_local_scalar_dense", "aten::repeat_interleave", "aten::unique",
+                 "aten::_unique2", "aten::masked_select")
+VIEW_OPS = {"aten::empty", "aten::empty_strided", "aten::view", "aten::as_strided", "aten::t", "aten::transpose",
+            "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::reshape", "aten::_reshape_alias",
+            "aten::detach", "aten::select", "aten::slice", "aten::resize_", "aten::alias", "aten::lift_fresh",
+            "aten::result_type", "aten::_unsafe_view", "aten::flatten", "aten::permute", "aten::contiguous",
+            "aten::resolve_conj", "aten::resolve_neg"}
+
+
+def count_step_operators(step, device, n_steps: int = 5) -> dict:
+    """Per training step: operators that do work (leaves of the profiler's call tree minus views; compiled
+    code shows as fewer, fused kernels), host syncs, and on a GPU the kernel launches and stream syncs.
+    A small graph's GPU step is bound by these, not by arithmetic."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for b in range(n_steps):
+            step(b)
+        _sync(device)
+    events = prof.events()
+    aten = [e for e in events if e.name.startswith("aten::")]
+    leaves = [e for e in aten if e.name not in VIEW_OPS and not any(c.name.startswith("aten::") for c in e.cpu_children)]
+    counts = {"operators_per_step": round(len(leaves) / n_steps, 1),
+              "host_sync_operators_per_step": round(sum(e.name in HOST_SYNC_OPS for e in aten) / n_steps, 1)}
+    if device.type == "cuda":
+        counts["kernel_launches_per_step"] = round(sum("LaunchKernel" in e.name for e in events) / n_steps, 1)
+        counts["stream_syncs_per_step"] = round(sum(e.name in ("cudaStreamSynchronize", "cudaDeviceSynchronize")
+                                                    for e in events) / n_steps, 1)
+    return counts
+
+
+def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -> tuple[float, dict]:
+    """Training queries/s over n_batches after 3 warm-up batches (which include any compilation), and
+    the step's operator counts; the compilation's seconds are in the counts as compile_seconds."""
     model = build_model(config, kg.n_rel).to(device).train()
+    batch_loss = batch_loss_fn(model, config)
     opt = make_optimizer(model, config)
     graph_triples, queries = _epoch_queries(kg, config, torch.Generator().manual_seed(0))
     graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
@@ -57,11 +93,14 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
     def step(b):
         batch = queries[b * bs:(b + 1) * bs]
         opt.zero_grad(set_to_none=True)
-        loss = softmax_cross_entropy(model(batch[:, 0], batch[:, 1], graph), batch[:, 2])
-        loss.backward()
+        batch_loss(batch, graph).backward()
         opt.step()
 
-    for b in range(3):
+    t0 = time.perf_counter()
+    step(0)
+    _sync(device)
+    first_step = time.perf_counter() - t0
+    for b in range(1, 3):
         step(b)
     _sync(device)
     t0 = time.perf_counter()
@@ -69,6 +108,7 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
         step(b)
     _sync(device)
     rate = (n_batches - 3) * bs / (time.perf_counter() - t0)
+    counts = {**count_step_operators(step, device), "first_step_seconds": round(first_step, 2)}
     if profile_to:  # where a training step spends its time: operator table of 10 more steps
         from torch.profiler import ProfilerActivity, profile
 
@@ -84,10 +124,11 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
         except Exception as exc:  # a profiler that cannot start must not cost the measurements
             text = f"profiler failed: {exc!r}\n"
         Path(profile_to).write_text(text)
-    return rate
+    return rate, counts
 
 
 def measure_evaluation(config, kg, kg_ind, device, n_queries: int) -> float:
+    """Evaluation queries/s (sparse forward and filtered ranking)."""
     model = build_model(config, kg.n_rel).to(device)
     task = eval_tasks(kg, kg_ind, device)["valid"]
     task.queries = task.queries[:n_queries]
@@ -111,6 +152,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--output", default="", help="also write the JSON here")
     ap.add_argument("--profile", default="", help="write an operator profile of 10 training steps here")
+    ap.add_argument("--propagation", choices=("sparse", "dense"), default="sparse",
+                    help="training forward; dense: every entity and edge per query, fixed shapes, no host syncs")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the dense training step")
     args = ap.parse_args(argv)
 
     allocator_tuned = keep_freed_memory()  # as `python -m backend` does; PARSIMONY_KEEP_MEMORY=0 measures without
@@ -121,13 +165,25 @@ def main(argv=None) -> dict:
         config = dataclasses.replace(config, n_batch=args.batch)
     if args.tbatch:
         config = dataclasses.replace(config, n_tbatch=args.tbatch)
+    config = dataclasses.replace(config, propagation=args.propagation, compile=args.compile)
     kg, kg_ind = load_data(args.dataset, args.data_dir)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    train_rate, step_counts = measure_training(config, kg, device, args.train_batches, args.profile)
+    phase_peaks = {}
+    if device.type == "cuda":
+        phase_peaks["peak_train_cuda_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+        overall = torch.cuda.max_memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    eval_rate = measure_evaluation(config, kg, kg_ind, device, args.eval_queries)
+    if device.type == "cuda":
+        phase_peaks["peak_eval_cuda_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
     result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned, "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
-              "train_queries_per_s": round(measure_training(config, kg, device, args.train_batches, args.profile), 1),
-              "eval_queries_per_s": round(measure_evaluation(config, kg, kg_ind, device, args.eval_queries), 1)}
+              "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned,
+              "propagation": args.propagation, "compile": args.compile,
+              "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
+              "train_queries_per_s": round(train_rate, 1), **step_counts,
+              "eval_queries_per_s": round(eval_rate, 1), **phase_peaks}
     tasks = eval_tasks(kg, kg_ind, "cpu")  # one valid+test pass: how long a full evaluation takes at this rate
     result["eval_pass_queries"] = len(tasks["valid"].queries) + len(tasks["test"].queries)
     result["eval_pass_seconds"] = round(result["eval_pass_queries"] / result["eval_queries_per_s"], 1)
@@ -141,7 +197,7 @@ def main(argv=None) -> dict:
         result["selected_test_mrr"] = round(card.metrics["test"]["mrr"], 4)
     result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     if device.type == "cuda":
-        result["peak_cuda_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+        result["peak_cuda_gib"] = round(max(overall, torch.cuda.max_memory_allocated(device)) / 2**30, 2)
     ref = ORIGINAL.get(device.type, {}).get(args.dataset)
     if ref:
         result["original"] = ref

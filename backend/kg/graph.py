@@ -56,6 +56,7 @@ class EdgeIndex:
         self.n_ent, self.n_rel, self.self_rel = n_ent, n_rel, 2 * n_rel
         self.head, self.rel, self.tail = edges[:, 0], edges[:, 1], edges[:, 2]
         self.index = GroupedIndex(self.head, torch.arange(len(edges), device=device))
+        self._batched: dict[int, tuple[torch.Tensor, ...]] = {}
 
     @property
     def n_edges(self) -> int:
@@ -64,6 +65,16 @@ class EdgeIndex:
     def expand(self, entities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pos, edge = self.index.lookup(entities)
         return pos, self.rel[edge], self.tail[edge]
+
+    def batched_edges(self, copies: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """All edges once per query of a batch, in a [copies · n_ent] node space (query b's entity e is
+        row b · n_ent + e): (source row, relation, query, target row), each [copies · n_edges]. Cached."""
+        if copies not in self._batched:
+            query = torch.arange(copies, device=self.head.device).repeat_interleave(self.n_edges)
+            offset = query * self.n_ent
+            self._batched[copies] = (self.head.repeat(copies) + offset, self.rel.repeat(copies), query,
+                                     self.tail.repeat(copies) + offset)
+        return self._batched[copies]
 
 
 class AnswerIndex:

@@ -1,6 +1,7 @@
 """RED-GNN on hand-built graphs: reachability, r-digraph edges, k-best paths, batching, filters."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,9 @@ import torch
 
 from backend.kg.graph import AnswerIndex, EdgeIndex, GroupedIndex, distinct_queries
 from backend.methods.redgnn.explain import k_best_paths, r_digraph
-from backend.methods.redgnn.model import LayerTrace, RedGNN
+from backend.methods.redgnn.config import RedGNNConfig
+from backend.methods.redgnn.model import ACTIVATIONS, LayerTrace, RedGNN, softmax_cross_entropy
+from backend.methods.redgnn.train import batch_loss_fn
 
 # entities 0..6; relations 0..2 (inverses 3..5, self-loop 6)
 TRIPLES = torch.tensor([[0, 0, 1], [1, 1, 2], [0, 2, 3], [3, 0, 2], [5, 0, 6]])
@@ -72,6 +75,49 @@ def test_batched_queries_equal_single_queries():
     for i in range(len(heads)):
         single = model(heads[i:i + 1], rels[i:i + 1], g)[0]
         torch.testing.assert_close(batch[i], single, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "idd"])
+def test_dense_propagation_gives_the_sparse_scores_and_gradients(act):
+    """Every entity and edge per query, edges out of unreached nodes masked: same scores (unreached
+    exactly 0) and, without dropout, the same loss gradients as the sparse forward."""
+    model = _model(n_layer=3)
+    for layer in model.layers:
+        layer.act = ACTIVATIONS[act]()
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    heads, rels, answers = torch.tensor([0, 5, 2, 0, 4]), torch.tensor([1, 0, 4, 2, 3]), torch.tensor([2, 6, 3, 1, 4])
+    grads = []
+    for forward in (lambda: model(heads, rels, g), lambda: model.forward_dense(heads, rels, g.batched_edges(5), N_ENT)):
+        model.zero_grad()
+        scores = forward()
+        softmax_cross_entropy(scores, answers).backward()
+        grads.append((scores.detach(), [p.grad.clone() for p in model.parameters()]))
+    (sparse, sparse_grads), (dense, dense_grads) = grads
+    assert torch.equal(sparse == 0, dense == 0)  # the same entities are unreached (entity 4 from itself only)
+    assert (sparse[4] != 0).sum() == 1
+    torch.testing.assert_close(dense, sparse, rtol=1e-5, atol=1e-6)
+    for a, b in zip(dense_grads, sparse_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_dense_training_loss_equals_the_sparse_loss():
+    """The torch.compile'd dense step (for small graphs on a GPU) computes the same loss and gradients;
+    on this CPU it compiles to C++. Asking to compile the sparse forward is refused with a reason."""
+    config = RedGNNConfig(dataset="family", lr=1e-3, decay_rate=1.0, lamb=0.0, hidden_dim=8, attn_dim=4, n_layer=3,
+                          dropout=0.0, act="relu", n_batch=4, n_tbatch=4)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    batch = torch.tensor([[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]])
+    losses = []
+    for propagation, compile_ in (("sparse", False), ("dense", True)):
+        model = _model(n_layer=3)
+        loss = batch_loss_fn(model, dataclasses.replace(config, propagation=propagation, compile=compile_))(batch, g)
+        loss.backward()
+        losses.append((loss.item(), [p.grad for p in model.parameters()]))
+    assert losses[1][0] == pytest.approx(losses[0][0], rel=1e-5)
+    for a, b in zip(losses[1][1], losses[0][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="--compile needs --propagation dense"):
+        batch_loss_fn(_model(3), dataclasses.replace(config, compile=True))
 
 
 @pytest.mark.parametrize("n_layer", [2, 3])

@@ -22,14 +22,16 @@ pytestmark = pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PA
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("redgnn") / "family"
-    config = dataclasses.replace(config_for("family"), epochs=1, batches_per_epoch=250, output=str(out))
+    config = dataclasses.replace(config_for("family"), epochs=1, batches_per_epoch=400, output=str(out))
     card = METHOD.train(config)
     return out, card
 
 
 def test_short_training_learns_the_easiest_family_relation(short_run):
-    """After 250 batches (5,000 queries, about 10 s here) the easiest relation is already answered
-    (tail queries, test split, filtered MRR >= 0.9) and the whole test set is far above chance."""
+    """After 400 batches (8,000 queries, about 25 s here) the easiest relation is already answered
+    (tail queries, test split, filtered MRR >= 0.9) and the whole test set is far above chance.
+    (250 batches were too few to be robust: a change of float summation order left seed 1234 at 0.86;
+    seeds 1234, 1, 2, 3 at 400 batches: best relation 1.0 each, test MRR 0.92-0.97.)"""
     out, card = short_run
     from backend.methods.redgnn.explain import load_model
 
@@ -42,7 +44,7 @@ def test_short_training_learns_the_easiest_family_relation(short_run):
         task.queries = task.queries[task.queries[:, 1] == r]  # (h, r, ?) only
         per_relation[name] = evaluate_task(lm.model, task, 50, policies=("average",))["average"]["mrr"]
     assert max(per_relation.values()) >= 0.9, per_relation
-    assert card.metrics["test"]["mrr"] > 0.5  # all relations, both directions; random ranking gives < 0.01
+    assert card.metrics["test"]["mrr"] > 0.85  # all relations, both directions; random ranking gives < 0.01
     assert card.params["total"] == 26_865     # kg.md §1.1: family has 26,865 parameters
 
 
@@ -54,7 +56,7 @@ def test_card_records_provenance_and_protocols(short_run):
     assert test["optimistic_mrr"] >= test["mrr"] >= test["nbfnet_mrr"]
     assert set(saved["data"]["files"]) >= {"entities.txt", "relations.txt"}
     assert saved["train"]["config"]["hidden_dim"] == 48 and saved["train"]["device"] == "cpu"
-    assert saved["train"]["history"][0]["queries"] == 250 * 20  # batches_per_epoch × n_batch: what was trained
+    assert saved["train"]["history"][0]["queries"] == 400 * 20  # batches_per_epoch × n_batch: what was trained
 
 
 def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, tmp_path):

@@ -59,6 +59,8 @@ class RedGNNConfig:
     track_test: bool = False        # also evaluate test after each epoch (curves only; selection is on valid)
     output: str = ""                # checkpoint folder (default: models/redgnn/<dataset>[-inductive])
     init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
+    propagation: str = "sparse"     # training forward: "sparse" (reached nodes only) or "dense" (small graphs, GPU)
+    compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)
 
     @property
     def inductive(self) -> bool:

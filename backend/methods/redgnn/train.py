@@ -103,6 +103,24 @@ def build_model(config: RedGNNConfig, n_rel: int) -> RedGNN:
     return RedGNN(n_rel, config.hidden_dim, config.attn_dim, config.n_layer, config.dropout, config.act)
 
 
+def batch_loss_fn(model: RedGNN, config: RedGNNConfig):
+    """(queries [B, 3], graph) -> summed softmax cross-entropy of a training batch, by the configured forward:
+    sparse, dense (same scores, fixed shapes) or dense through torch.compile (compiled on the first batch,
+    and again for a last, smaller batch)."""
+    if config.propagation == "sparse":
+        if config.compile:
+            raise ValueError("--compile needs --propagation dense (the sparse forward's shapes change every batch)")
+        return lambda q, graph: softmax_cross_entropy(model(q[:, 0], q[:, 1], graph), q[:, 2])
+    if config.propagation != "dense":
+        raise ValueError(f"--propagation must be sparse or dense, not {config.propagation!r}")
+
+    def dense_loss(heads, q_rels, answers, edges, n_ent):
+        return softmax_cross_entropy(model.forward_dense(heads, q_rels, edges, n_ent), answers)
+
+    loss = torch.compile(dense_loss) if config.compile else dense_loss
+    return lambda q, graph: loss(q[:, 0], q[:, 1], q[:, 2], graph.batched_edges(len(q)), graph.n_ent)
+
+
 def _epoch_queries(kg: KGData, config: RedGNNConfig, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(graph triples, training queries with inverses) for one epoch."""
     if config.inductive:
@@ -197,6 +215,10 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
                          f"pass --epochs above {first_epoch} (epochs count the earlier ones too)")
     optimizer = make_optimizer(model, config, lr=config.lr * config.decay_rate ** first_epoch)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.decay_rate)
+    batch_loss = batch_loss_fn(model, config)
+    if config.propagation == "dense" and device.type == "cpu":
+        log.warning("--propagation dense on a CPU: same results, but it computes every edge for every query "
+                    "(for small graphs on a GPU); the sparse forward is much faster here")
     for _ in range(first_epoch):  # the same per-epoch splits as one uninterrupted run
         _epoch_queries(kg, config, generator)
 
@@ -227,8 +249,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         for b in range(n_batches):
             batch = queries[b * config.n_batch:(b + 1) * config.n_batch]
             optimizer.zero_grad(set_to_none=True)
-            scores = model(batch[:, 0], batch[:, 1], graph)
-            loss = softmax_cross_entropy(scores, batch[:, 2])
+            loss = batch_loss(batch, graph)
             loss.backward()
             optimizer.step()
             _redraw_nan_parameters(model)

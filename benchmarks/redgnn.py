@@ -80,7 +80,7 @@ def count_step_operators(step, device, n_steps: int = 5) -> dict:
 
 def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -> tuple[float, dict]:
     """Training queries/s over n_batches after 3 warm-up batches (which include any compilation), and
-    the step's operator counts; the compilation's seconds are in the counts as compile_seconds."""
+    the step's operator counts; the first step's seconds (compilation included) as first_step_seconds."""
     model = build_model(config, kg.n_rel).to(device).train()
     batch_loss = batch_loss_fn(model, config)
     opt = make_optimizer(model, config)

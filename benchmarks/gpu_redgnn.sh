@@ -4,9 +4,9 @@
 #   device: bash benchmarks/gpu_redgnn.sh run            # carry: device-data; results land in $OUT
 #           bash benchmarks/gpu_redgnn.sh speed          # only the family and WN18RR benchmarks (with profiles)
 #           bash benchmarks/gpu_redgnn.sh train          # only the FB15k-237 / fb237_v4 trainings
-# Within TOTAL_SECONDS (default 520) of wall time. speed: family with the sparse, the dense and the compiled
-# dense training step (throughput, kernel launches per step; the compiled one also trains family for
-# FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak memory, test MRR vs time over 60 s of
+# Within TOTAL_SECONDS (default 520) of wall time. speed: family with the sparse training step, the compiled
+# dense one, and the compiled dense one replayed as CUDA graphs (throughput, kernel and graph launches per step;
+# the last also trains family for FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak memory, test MRR vs time over 60 s of
 # training). train: measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with the faster
 # step (continuing the shipped checkpoint) for what
 # the time left allows after one valid+test pass at the measured rate, then continues the shipped fb237_v4
@@ -35,10 +35,10 @@ case "${1:-run}" in
         --eval-queries 3000 --tbatch "${FAMILY_TBATCH:-500}" --output "$OUT/redgnn-family-$dev.json" \
         --profile "$OUT/profile-family-$dev.txt"
       step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
-        --eval-queries 500 --propagation dense --output "$OUT/redgnn-family-$dev-dense.json"
+        --eval-queries 500 --propagation dense --compile --no-cuda-graphs --output "$OUT/redgnn-family-$dev-dense-compiled.json"
       step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
         --eval-queries 500 --propagation dense --compile --curve-seconds "${FAMILY_CURVE:-40}" \
-        --output "$OUT/redgnn-family-$dev-dense-compiled.json" --profile "$OUT/profile-family-$dev-dense-compiled.txt"
+        --output "$OUT/redgnn-family-$dev-dense-cuda-graphs.json" --profile "$OUT/profile-family-$dev-dense-cuda-graphs.txt"
       step python benchmarks/redgnn.py --dataset WN18RR --device "$dev" --train-batches "${WN_BATCHES:-100}" \
         --eval-queries 2000 --tbatch "${WN_TBATCH:-200}" --curve-seconds "$curve" --output "$OUT/redgnn-WN18RR-$dev.json" \
         --profile "$OUT/profile-WN18RR-$dev.txt"

@@ -29,7 +29,7 @@ from backend.core.device import device_label, keep_freed_memory, seed_everything
 from backend.kg.graph import EdgeIndex  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.train import (  # noqa: E402
-    _epoch_queries, batch_loss_fn, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, train)
+    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, make_train_step, train)
 
 # original RED-GNN (LARS-research/RED-GNN c9badff), measured-originals.md
 ORIGINAL = {
@@ -57,7 +57,8 @@ VIEW_OPS = {"aten::empty", "aten::empty_strided", "aten::view", "aten::as_stride
 
 def count_step_operators(step, device, n_steps: int = 5) -> dict:
     """Per training step: operators that do work (leaves of the profiler's call tree minus views; compiled
-    code shows as fewer, fused kernels), host syncs, and on a GPU the kernel launches and stream syncs.
+    code shows as fewer, fused kernels), host syncs, and on a GPU the kernel launches, CUDA graph launches
+    (each replays a whole captured sequence of kernels) and stream syncs.
     A small graph's GPU step is bound by these, not by arithmetic."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -73,6 +74,7 @@ def count_step_operators(step, device, n_steps: int = 5) -> dict:
               "host_sync_operators_per_step": round(sum(e.name in HOST_SYNC_OPS for e in aten) / n_steps, 1)}
     if device.type == "cuda":
         counts["kernel_launches_per_step"] = round(sum("LaunchKernel" in e.name for e in events) / n_steps, 1)
+        counts["graph_launches_per_step"] = round(sum(e.name == "cudaGraphLaunch" for e in events) / n_steps, 1)
         counts["stream_syncs_per_step"] = round(sum(e.name in ("cudaStreamSynchronize", "cudaDeviceSynchronize")
                                                     for e in events) / n_steps, 1)
     return counts
@@ -82,8 +84,7 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
     """Training queries/s over n_batches after 3 warm-up batches (which include any compilation), and
     the step's operator counts; the first step's seconds (compilation included) as first_step_seconds."""
     model = build_model(config, kg.n_rel).to(device).train()
-    batch_loss = batch_loss_fn(model, config)
-    opt = make_optimizer(model, config)
+    train_step = make_train_step(model, make_optimizer(model, config), config)  # the trainer's step, NaN guard included
     graph_triples, queries = _epoch_queries(kg, config, torch.Generator().manual_seed(0))
     graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
     queries = queries.to(device)
@@ -91,10 +92,7 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
     n_batches = min(n_batches + 3, len(queries) // bs)
 
     def step(b):
-        batch = queries[b * bs:(b + 1) * bs]
-        opt.zero_grad(set_to_none=True)
-        batch_loss(batch, graph).backward()
-        opt.step()
+        train_step(queries[b * bs:(b + 1) * bs], graph)
 
     t0 = time.perf_counter()
     step(0)
@@ -155,6 +153,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--propagation", choices=("sparse", "dense"), default="sparse",
                     help="training forward; dense: every entity and edge per query, fixed shapes, no host syncs")
     ap.add_argument("--compile", action="store_true", help="torch.compile the dense training step")
+    ap.add_argument("--no-cuda-graphs", action="store_true",
+                    help="with --compile on a GPU: plain compiled kernels, not replayed as CUDA graphs")
     args = ap.parse_args(argv)
 
     allocator_tuned = keep_freed_memory()  # as `python -m backend` does; PARSIMONY_KEEP_MEMORY=0 measures without
@@ -165,7 +165,8 @@ def main(argv=None) -> dict:
         config = dataclasses.replace(config, n_batch=args.batch)
     if args.tbatch:
         config = dataclasses.replace(config, n_tbatch=args.tbatch)
-    config = dataclasses.replace(config, propagation=args.propagation, compile=args.compile)
+    config = dataclasses.replace(config, propagation=args.propagation, compile=args.compile,
+                                 cuda_graphs=not args.no_cuda_graphs)
     kg, kg_ind = load_data(args.dataset, args.data_dir)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -181,6 +182,7 @@ def main(argv=None) -> dict:
     result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned,
               "propagation": args.propagation, "compile": args.compile,
+              "cuda_graphs": args.compile and device.type == "cuda" and not args.no_cuda_graphs,
               "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
               "train_queries_per_s": round(train_rate, 1), **step_counts,
               "eval_queries_per_s": round(eval_rate, 1), **phase_peaks}

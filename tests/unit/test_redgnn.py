@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from backend.kg.graph import AnswerIndex, EdgeIndex, GroupedIndex, distinct_quer
 from backend.methods.redgnn.explain import k_best_paths, r_digraph
 from backend.methods.redgnn.config import RedGNNConfig
 from backend.methods.redgnn.model import ACTIVATIONS, LayerTrace, RedGNN, softmax_cross_entropy
-from backend.methods.redgnn.train import batch_loss_fn
+from backend.methods.redgnn.train import batch_loss_fn, make_optimizer, make_train_step
 
 # entities 0..6; relations 0..2 (inverses 3..5, self-loop 6)
 TRIPLES = torch.tensor([[0, 0, 1], [1, 1, 2], [0, 2, 3], [3, 0, 2], [5, 0, 6]])
@@ -118,6 +119,34 @@ def test_compiled_dense_training_loss_equals_the_sparse_loss():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="--compile needs --propagation dense"):
         batch_loss_fn(_model(3), dataclasses.replace(config, compile=True))
+
+
+def test_training_step_is_the_same_for_the_sparse_and_the_compiled_dense_forward_and_redraws_nan():
+    """The trainer's (and the benchmark's) optimiser step: three steps of the sparse and of the compiled dense
+    forward give the same losses and weights. A NaN weight makes the loss NaN; the step's guard re-draws it."""
+    config = RedGNNConfig(dataset="family", lr=1e-2, decay_rate=1.0, lamb=1e-4, hidden_dim=8, attn_dim=4, n_layer=3,
+                          dropout=0.0, act="relu", n_batch=4, n_tbatch=4)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    batches = torch.tensor([[[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]], [[0, 2, 3], [1, 1, 2], [3, 0, 2], [6, 3, 5]]])
+    runs = []
+    for propagation, compile_ in (("sparse", False), ("dense", True)):
+        model = _model(n_layer=3).train()
+        cfg = dataclasses.replace(config, propagation=propagation, compile=compile_)
+        step = make_train_step(model, make_optimizer(model, cfg), cfg)
+        runs.append(([step(batches[i % 2], g) for i in range(3)], [p.detach().clone() for p in model.parameters()]))
+    (sparse_losses, sparse_weights), (dense_losses, dense_weights) = runs
+    assert sparse_losses[2] < sparse_losses[0]  # it learns
+    assert dense_losses == pytest.approx(sparse_losses, rel=1e-4)
+    for a, b in zip(dense_weights, sparse_weights):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+    model = _model(n_layer=3).train()
+    step = make_train_step(model, make_optimizer(model, config), config)
+    with torch.no_grad():
+        model.W_final.weight[0, 0] = float("nan")
+    assert math.isnan(step(batches[0], g))  # a NaN loss is reported, not hidden
+    assert not any(torch.isnan(p).any() for p in model.parameters())
+    assert math.isfinite(step(batches[0], g))
 
 
 @pytest.mark.parametrize("n_layer", [2, 3])

@@ -61,6 +61,7 @@ class RedGNNConfig:
     init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
     propagation: str = "sparse"     # training forward: "sparse" (reached nodes only) or "dense" (small graphs, GPU)
     compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)
+    cuda_graphs: bool = True        # with compile on a GPU: replay the step's kernels as CUDA graphs (reduce-overhead)
 
     @property
     def inductive(self) -> bool:

@@ -4,6 +4,9 @@
 #   device: bash benchmarks/gpu_redgnn.sh run            # carry: device-data; results land in $OUT
 #           bash benchmarks/gpu_redgnn.sh speed          # only the family and WN18RR benchmarks (with profiles)
 #           bash benchmarks/gpu_redgnn.sh train          # only the FB15k-237 / fb237_v4 trainings
+# The device tool brings back at most 8 files: write into a work folder and pack it, e.g. (one call, ~9 min)
+#   mkdir -p $OUT; (OUT=/tmp/g TOTAL_SECONDS=550 timeout -k 5 570 bash benchmarks/gpu_redgnn.sh run) >/tmp/g.log 2>&1;
+#   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
 # Within TOTAL_SECONDS (default 520) of wall time. speed: family with the sparse training step, the compiled
 # dense one, and the compiled dense one replayed as CUDA graphs (throughput, kernel and graph launches per step;
 # the last also trains family for FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak memory, test MRR vs time over 60 s of

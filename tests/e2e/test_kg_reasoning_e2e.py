@@ -106,6 +106,10 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     graph.scroll_into_view_if_needed()
     graph.wait_for(state="visible")
     page.frame_locator('[data-testid="stMain"] iframe').first.locator("canvas").first.wait_for(state="visible")
+    # the evidence below the answers is this query's (on a busy machine the answers can be redrawn while
+    # the evidence section still shows the previous query's)
+    main.get_by_text(f"head: {head} · relation: {relation} ·").first.wait_for()
+    wait_for_app(page)
 
     with page.expect_download() as info:
         main.get_by_role("button", name="Evidence (JSON)").first.click()

@@ -8,12 +8,13 @@
 #   mkdir -p $OUT; (OUT=/tmp/g TOTAL_SECONDS=550 timeout -k 5 570 bash benchmarks/gpu_redgnn.sh run) >/tmp/g.log 2>&1;
 #   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
 # Within TOTAL_SECONDS (default 520) of wall time. speed: family with the sparse training step, the compiled
-# dense one, and the compiled dense one replayed as CUDA graphs (throughput, kernel and graph launches per step;
-# the last also trains family for FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak memory, test MRR vs time over 60 s of
-# training). train: continues the shipped WN18RR checkpoint for WN_TRAIN_SECONDS (120), measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with the faster
-# step (continuing the shipped checkpoint) for what
-# the time left allows after one valid+test pass at the measured rate, then continues the shipped fb237_v4
-# checkpoint if time is left. Checkpoints (model.pt + card.json) and JSON land in $OUT.
+# dense one, and the compiled dense one replayed as CUDA graphs (throughput, kernel and graph launches per
+# step; the last also trains family for FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak
+# memory, test MRR vs time over 60 s of training). train: continues the shipped WN18RR checkpoint for
+# WN_TRAIN_SECONDS (120), measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with
+# the faster step (continuing the shipped checkpoint) for what the time left allows after one valid+test pass
+# at the measured rate, then continues the shipped fb237_v4 checkpoint if time is left. Checkpoints
+# (model.pt + card.json) and JSON land in $OUT.
 # Evaluation batch sizes are larger than the original's (ranking is per query: results do not change).
 # A failing step is logged and the next one runs. DEVICE=cpu TOTAL_SECONDS=.. dry-runs it here.
 set -uo pipefail

@@ -359,7 +359,7 @@ HEADLINE_METRICS = ("mrr", "roc_auc", "f1", "accuracy", "ndcg@3", "r2", "mse")
 LOWER_IS_BETTER = {"mse", "mae", "rmse", "mr", "loss"}
 METRIC_NAMES = {"mrr": "MRR", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F1", "accuracy": "accuracy",
                 "ndcg@3": "NDCG@3", "r2": "R²", "mse": "MSE", "mae": "MAE", "kappa": "Cohen's κ",
-                "hits@1": "Hits@1", "hits@10": "Hits@10"}
+                "hits@1": "Hits@1", "hits@3": "Hits@3", "hits@10": "Hits@10", "mr": "MR"}
 FRAME_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "params_total", "params_trainable",
                  "params_adaptive", "train_seconds", "device", "source", "std"]
 

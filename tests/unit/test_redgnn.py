@@ -149,6 +149,35 @@ def test_training_step_is_the_same_for_the_sparse_and_the_compiled_dense_forward
     assert math.isfinite(step(batches[0], g))
 
 
+def test_training_step_goes_on_without_cuda_graphs_when_their_capture_fails(monkeypatch, caplog):
+    """A GPU session must not lose its run to a failed CUDA-graph capture: the step logs it, recompiles
+    without graphs and returns the same loss as a step that never tried them."""
+    from backend.methods.redgnn import train as train_module
+
+    config = RedGNNConfig(dataset="family", lr=1e-2, decay_rate=1.0, lamb=1e-4, hidden_dim=8, attn_dim=4, n_layer=3,
+                          dropout=0.0, act="relu", n_batch=4, n_tbatch=4, propagation="dense", compile=True)
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    batch = torch.tensor([[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]])
+    real_loss_fn = train_module.batch_loss_fn
+
+    def loss_fn(model, cfg):
+        if cfg.cuda_graphs:
+            def capture_fails(q, graph):
+                raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+            return capture_fails
+        return real_loss_fn(model, cfg)
+
+    monkeypatch.setattr(train_module, "batch_loss_fn", loss_fn)
+    monkeypatch.setattr(train_module, "uses_cuda_graphs", lambda cfg, device: cfg.cuda_graphs)
+    model = _model(n_layer=3).train()
+    with caplog.at_level("WARNING"):
+        loss = make_train_step(model, make_optimizer(model, config), config)(batch, g)
+    assert "CUDA graphs failed (RuntimeError: CUDA error: operation not permitted" in caplog.text
+    reference = _model(n_layer=3).train()
+    plain = dataclasses.replace(config, cuda_graphs=False)
+    assert loss == pytest.approx(make_train_step(reference, make_optimizer(reference, plain), plain)(batch, g), rel=1e-5)
+
+
 @pytest.mark.parametrize("n_layer", [2, 3])
 def test_r_digraph_contains_exactly_the_edges_of_walks_to_the_answer(n_layer):
     model = _model(n_layer)

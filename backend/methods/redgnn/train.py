@@ -120,9 +120,14 @@ def batch_loss_fn(model: RedGNN, config: RedGNNConfig):
 
     loss = dense_loss
     if config.compile:
-        on_gpu = next(model.parameters()).is_cuda
-        loss = torch.compile(dense_loss, mode="reduce-overhead" if on_gpu and config.cuda_graphs else None)
+        graphs = uses_cuda_graphs(config, next(model.parameters()).device)
+        loss = torch.compile(dense_loss, mode="reduce-overhead" if graphs else None)
     return lambda q, graph: loss(q[:, 0], q[:, 1], q[:, 2], graph.batched_edges(len(q)), graph.n_ent)
+
+
+def uses_cuda_graphs(config: RedGNNConfig, device: torch.device) -> bool:
+    """Whether the step is compiled to replay CUDA graphs: compiled dense forward on a GPU, unless switched off."""
+    return config.compile and config.cuda_graphs and device.type == "cuda"
 
 
 def make_train_step(model: RedGNN, optimizer: torch.optim.Optimizer, config: RedGNNConfig):
@@ -130,11 +135,30 @@ def make_train_step(model: RedGNN, optimizer: torch.optim.Optimizer, config: Red
     The loss and the NaN check reach the host in one transfer: one sync with the device per step."""
     batch_loss = batch_loss_fn(model, config)
     params = list(model.parameters())
+    # CUDA graphs are warmed up and captured over the first steps; should that fail, go on without them
+    graph_trial_steps = 3 if uses_cuda_graphs(config, params[0].device) else 0
 
-    def step(batch: torch.Tensor, graph: EdgeIndex) -> float:
+    def loss_and_grad(batch: torch.Tensor, graph: EdgeIndex) -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(batch, graph)
         loss.backward()
+        return loss
+
+    def step(batch: torch.Tensor, graph: EdgeIndex) -> float:
+        nonlocal batch_loss, graph_trial_steps
+        if graph_trial_steps:
+            graph_trial_steps -= 1
+            try:
+                loss = loss_and_grad(batch, graph)
+            except Exception as err:  # dynamo, inductor and graph-capture errors share no base class
+                log.warning("CUDA graphs failed (%s: %s); compiling the step without them",
+                            type(err).__name__, (str(err).splitlines() or [""])[0])
+                graph_trial_steps = 0
+                torch._dynamo.reset()
+                batch_loss = batch_loss_fn(model, dataclasses.replace(config, cuda_graphs=False))
+                loss = loss_and_grad(batch, graph)
+        else:
+            loss = loss_and_grad(batch, graph)
         optimizer.step()
         with torch.no_grad():
             has_nan = torch.isnan(torch.stack(torch._foreach_norm(params))).any()

@@ -154,7 +154,12 @@ def cmd_predict(args) -> int:
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
-    frame = require_verb(method, "predict")(_model_dir(method, args), _parse_query(args.query), data_dir=args.data_dir)
+    query = _parse_query(args.query)
+    if args.input:
+        query["input"] = args.input
+    frame = require_verb(method, "predict")(_model_dir(method, args), query, data_dir=args.data_dir)
+    for line in frame.attrs.get("problems", []):  # rows of the input that could not be used
+        print(f"skipped {line}", file=sys.stderr)
     if args.output:
         frame.to_csv(args.output, index=False)
         print(f"wrote {len(frame)} rows to {args.output}")
@@ -229,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                 mp.add_argument("--query", nargs="+", default=[], metavar="KEY=VALUE",
                                 help="query fields: " + ", ".join(m.query_fields))
                 mp.add_argument("--output", default=None, help="write CSV (predict) or JSON (explain) here")
+                if verb == "predict" and m.input_help:
+                    mp.add_argument("--input", default=None, metavar="FILE", help=m.input_help)
                 mp.add_argument("--top", type=int, default=20)
             mp.set_defaults(func=func)
     return parser
@@ -245,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
-    except (UserError, DataMissingError, MethodNotImplemented, KeyError, ValueError, FileNotFoundError) as exc:
+    except OSError as exc:  # a file the user named: its path and the system's reason
+        print(f"error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"error: {exc}",
+              file=sys.stderr)
+        return 2
+    except (UserError, DataMissingError, MethodNotImplemented, KeyError, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ class Method:
     predict: Callable[..., Any] | None = None
     explain: Callable[..., Any] | None = None
     query_fields: tuple[str, ...] = field(default=())  # keys predict/explain expect in `query`
+    input_help: str | None = None   # what `predict --input FILE` reads (a table, one prediction per row), if any
     page: str | None = None         # dashboard page (url path) that shows it
 
     @property

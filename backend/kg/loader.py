@@ -44,6 +44,12 @@ class KGData:
             return self.entity_labels[idx]
         return self.entities[idx]
 
+    def entity_text(self, idx: int) -> str:
+        """'label · name', or just the name when the entity has no label of its own (what pickers show;
+        the lookups read it back)."""
+        label = self.entity_label(idx)
+        return label if label == self.entities[idx] else f"{label} · {self.entities[idx]}"
+
     def relation_label(self, idx: int) -> str:
         """Name of relation ``idx`` in the doubled space: r, inverse r + n_rel, self-loop 2·n_rel."""
         if idx == 2 * self.n_rel:

@@ -137,6 +137,31 @@ def test_explain_known_triple_shows_its_rank(shipped):
     assert any("sisterr" in e.value and "sister" in e.value for e in at.error)
 
 
+def test_pasted_triples_are_ranked_and_bad_rows_named(shipped):
+    """The batch section: pasted rows are scored like the CLI scores a file; a bad row is named, the others kept."""
+    from backend.methods.redgnn.explain import load_model
+    from backend.methods.redgnn.triples import read_triples, score_triples
+
+    at = open_page()
+    lm = load_model(shipped, "cpu")
+    kg = lm.kg
+    good = "\n".join(f"{kg.entity_text(h)}\t{kg.relation_label(r)}\t{kg.entity_text(t)}"
+                     for h, r, t in kg.test[:4].tolist())
+    area = next(t for t in at.text_area if t.key.startswith("kg-batch-text-"))
+    area.set_value(good + "\nno-such-person\tson\t3\n").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any("1 row(s) skipped" in w and "row 5, column head: unknown entity 'no-such-person'" in w
+               for w in warnings), warnings
+    shown = frame_with(at, "rank", "best_answer")
+    expected = score_triples(lm, read_triples(lm, good))
+    assert shown["row"].tolist() == [1, 2, 3, 4]
+    assert shown["rank"].tolist() == expected["rank"].tolist()
+    assert f"**4 triples scored**: MRR {(1 / expected['rank']).mean():.3f}" in text_of(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Download results (CSV)", "Download skipped rows (CSV)"} <= set(labels), labels
+
+
 def test_missing_data_shows_fetch_command_and_card(shipped, tmp_path, monkeypatch):
     empty = tmp_path / "no-data"
     empty.mkdir()

@@ -124,3 +124,42 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     page.wait_for_timeout(1500)  # let the graph's layout settle before the picture
     shot = full_page_screenshot(page, "kg_reasoning_query")
     assert shot.stat().st_size > 10_000
+
+
+def test_uploaded_triples_are_ranked_and_downloaded(page, kg_server, tmp_path):
+    """Upload a TSV of test triples with one bad row: the bad row is named, the others ranked, and the
+    results download as CSV with the ranks shown on the page."""
+    import pandas as pd
+
+    from backend.core.data import resolve_data_root
+    from backend.kg.loader import load_redgnn_layout
+
+    server, label = kg_server
+    kg = load_redgnn_layout("family", resolve_data_root(None))
+    rows = [f"{kg.entity_label(h)}\t{kg.relation_label(r)}\t{kg.entity_label(t)}" for h, r, t in kg.test[:6].tolist()]
+    upload = tmp_path / "my-triples.tsv"
+    upload.write_text("head\trelation\ttail\n" + "\n".join(rows[:3] + ["nobody\tson\t3"] + rows[3:]) + "\n",
+                      encoding="utf-8")
+
+    page.goto(f"{server.url}/kg-reasoning")
+    wait_for_app(page, heading=HEADING)
+    if selected(page, "Checkpoint") != label:
+        choose(page, "Checkpoint", label)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Rank your own triples").first.scroll_into_view_if_needed()
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    main.get_by_text("6 triples scored").first.wait_for()
+    wait_for_app(page)
+    assert main.get_by_text("row 5, column head: unknown entity 'nobody' in family").count() == 1
+
+    with page.expect_download() as info:
+        main.get_by_role("button", name="Download results (CSV)").first.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    ranked = pd.read_csv(target)
+    assert ranked["row"].tolist() == [2, 3, 4, 6, 7, 8]  # file lines: header 1, the bad row 5
+    assert ranked["rank"].between(1, kg.n_ent).all() and ranked["known_fact"].all()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    main.get_by_role("button", name="Download results (CSV)").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    full_page_screenshot(page, "kg_reasoning_upload")

@@ -26,7 +26,7 @@ from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
 from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS  # noqa: E402
-from ui.components.downloads import frame_csv  # noqa: E402
+from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
 from ui.components.model_card import format_count, format_seconds, show_card, trained_on  # noqa: E402
@@ -121,11 +121,7 @@ def load_checkpoint(model_dir: str, data_root: str):
 def entity_texts(model_dir: str, data_root: str) -> list[str]:
     """Per entity id, the text shown in pickers: 'label · name' (or just the name when it has no label)."""
     kg = load_checkpoint(model_dir, data_root).kg
-    out = []
-    for i, name in enumerate(kg.entities):
-        label = kg.entity_label(i)
-        out.append(name if label == name else f"{label} · {name}")
-    return out
+    return [kg.entity_text(i) for i in range(kg.n_ent)]
 
 
 @st.cache_data(max_entries=64, show_spinner="Ranking every entity…")
@@ -337,6 +333,85 @@ def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
                      key=f"kg-triple-ev-{tag}-{h}-{r}-{t}")
 
 
+@st.cache_data(max_entries=16, show_spinner="Scoring the triples…")
+def scored_triples(model_dir: str, data_root: str, source: bytes) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table."""
+    from backend.methods.redgnn.triples import PAGE_MAX_ROWS, read_triples, score_triples
+
+    lm = load_checkpoint(model_dir, data_root)
+    table = read_triples(lm, source, max_rows=PAGE_MAX_ROWS)
+    skipped = pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+                            for p in table.problems], columns=["row", "column", "value", "reason"])
+    return score_triples(lm, table), skipped, table.summary()
+
+
+def example_rows(lm, n: int = 3) -> str:
+    """Tab-separated head, relation, tail of the first test triples: the format the upload reads."""
+    split = lm.kg.test if len(lm.kg.test) else lm.kg.facts
+    return "\n".join(f"{lm.kg.entity_text(h)}\t{lm.kg.relation_label(r)}\t{lm.kg.entity_text(t)}"
+                     for h, r, t in split[:n].tolist())
+
+
+TRIPLE_COLUMNS = {
+    "row": st.column_config.NumberColumn("row", help="Line of your file (the header is line 1)"),
+    "score": st.column_config.NumberColumn("score", format="%.4f"),
+    "rank": st.column_config.NumberColumn(
+        "rank", format="%.1f", help="Filtered rank of the tail among all entities (average ties), as in the test"),
+    "reached": ANSWER_COLUMNS["reached"],
+    "known_fact": ANSWER_COLUMNS["known_fact"],
+    "best_answer": st.column_config.TextColumn("model's best answer"),
+    "best_score": st.column_config.NumberColumn("best score", format="%.4f"),
+    "answer_rank": st.column_config.NumberColumn("answer rank"),
+}
+
+
+def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
+    from backend.methods.redgnn.triples import PAGE_MAX_ROWS, mean_reciprocal_rank
+
+    kg = lm.kg
+    st.subheader("Rank your own triples")
+    st.caption(f"Upload a CSV or TSV with the columns head, relation and tail — a header is optional; names, labels "
+               f"or 'label · name' as the pickers show them, and 'inverse of RELATION' for head queries — or paste "
+               f"the rows. Each triple gets the tail's score and its filtered rank among all {kg.n_ent:,} entities "
+               f"(the test protocol), whether it is reached within {lm.model.n_layer} hops and whether it is a known "
+               f"fact. Without a tail column each (head, relation) gets its 5 best answers. The page reads the first "
+               f"{PAGE_MAX_ROWS:,} rows; `python -m backend predict redgnn --input FILE` reads them all.")
+    c1, c2 = st.columns(2)
+    upload = c1.file_uploader("Triples file", type=["csv", "tsv", "txt"], key=f"kg-batch-file-{tag}")
+    pasted = c2.text_area("…or paste rows", key=f"kg-batch-text-{tag}", height=120,
+                          placeholder=example_rows(lm), disabled=upload is not None,
+                          help="One triple per line, tab- or comma-separated (the example is from the test split)")
+    source = upload.getvalue() if upload is not None else pasted.encode("utf-8")
+    if not source.strip():
+        return
+    try:
+        frame, skipped, problems = scored_triples(model_dir, data_root, source)
+    except EXPECTED_ERRORS as exc:
+        st.error(f"Could not read the table: {exc}")
+        return
+    if problems:
+        st.warning(f"{len(skipped)} row(s) skipped — the others are scored:\n\n" +
+                   "\n".join(f"- {line}" for line in problems))
+    if frame.empty:
+        st.info("No row could be scored.")
+    elif "rank" in frame:
+        ranks = frame["rank"]
+        st.markdown(f"**{len(frame):,} triples scored**: MRR {mean_reciprocal_rank(frame):.3f}, "
+                    f"Hits@1 {(ranks <= 1).mean():.3f}, Hits@10 {(ranks <= 10).mean():.3f}; "
+                    f"{int(frame['known_fact'].sum()):,} known facts, {int((~frame['reached']).sum()):,} tails "
+                    f"not reached (score 0).")
+    else:
+        st.markdown(f"**{frame['row'].nunique():,} queries answered** (5 best answers each).")
+    if not frame.empty:
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=TRIPLE_COLUMNS,
+                     height=min(320, 40 + 35 * len(frame)))
+    name = f"redgnn-{_slug(kg.name)}-ranked"
+    items = [("Download results (CSV)", frame_csv(frame), f"{name}.csv", "text/csv")]
+    if len(skipped):
+        items.append(("Download skipped rows (CSV)", frame_csv(skipped), f"{name}-skipped.csv", "text/csv"))
+    download_buttons(items, key=f"kg-batch-{tag}")
+
+
 def train_section(expanded: bool) -> None:
     with st.expander("Train a RED-GNN model", expanded=expanded):
         st.markdown(
@@ -454,6 +529,8 @@ def main() -> None:
     query_section(lm, model_dir, data_root, texts, tag)
     st.divider()
     triple_section(lm, model_dir, data_root, tag)
+    st.divider()
+    batch_section(lm, model_dir, data_root, tag)
     st.divider()
     train_section(expanded=False)
 

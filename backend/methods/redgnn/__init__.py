@@ -30,9 +30,18 @@ def evaluate(model_dir: str | Path, split: str = "test", device=None, data_dir=N
 
 
 def predict(model_dir: str | Path, query: dict, data_dir=None, device=None) -> pd.DataFrame:
-    """Ranked answers for query {"head": entity, "relation": relation, "top": n}."""
+    """Ranked answers for query {"head": entity, "relation": relation, "top": n}; or, for {"input": table},
+    every row (head, relation, tail) of a CSV/TSV scored and ranked (rows without a tail: the top answers).
+    Rows that cannot be read are listed in ``frame.attrs["problems"]``; the others are still scored."""
     from .explain import load_model, rank_answers
+    from .triples import read_triples, score_triples
 
+    if query.get("input"):
+        lm = load_model(model_dir, device, data_dir)
+        table = read_triples(lm, Path(query["input"]))
+        frame = score_triples(lm, table, top=int(query.get("top", 5)))
+        frame.attrs["problems"] = table.summary(limit=len(table.problems))
+        return frame
     _require(query, ("head", "relation"))
     lm = load_model(model_dir, device, data_dir)
     return rank_answers(lm, query["head"], query["relation"], top=int(query.get("top", 20)))
@@ -68,5 +77,7 @@ METHOD = Method(
     predict=predict,
     explain=explain,
     query_fields=("head", "relation", "answer", "top", "paths", "max_edges"),
+    input_help=("CSV/TSV of triples to rank: columns head, relation, tail (header optional; names, labels or "
+                "'inverse of <relation>'); without a tail column, the top answers of each (head, relation)"),
     page="kg-reasoning",
 )

@@ -115,7 +115,7 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     rels = torch.tensor([r], device=lm.device)
     scores = lm.model(heads, rels, lm.graph)[0]
     known = lm.known.mask(heads, rels)[0]
-    reached = _reached(lm, h)
+    reached = reached_mask(lm.graph, heads, lm.model.n_layer)[0]
     order = torch.argsort(scores, descending=True, stable=True)[:top].cpu()
     every = torch.ones(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
     ranks = filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))  # as if each entity were the answer
@@ -126,15 +126,15 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     return pd.DataFrame(rows)
 
 
-def _reached(lm: LoadedModel, head: int) -> torch.Tensor:
-    """[n_ent] bool: entities within L hops of ``head`` (unreached ones score exactly 0)."""
-    frontier = torch.tensor([head], device=lm.device)
-    for _ in range(lm.model.n_layer):
-        _, _, tail = lm.graph.expand(frontier)
-        frontier = torch.unique(torch.cat([frontier, tail]))
-    out = torch.zeros(lm.kg.n_ent, dtype=torch.bool, device=lm.device)
-    out[frontier] = True
-    return out
+def reached_mask(graph: EdgeIndex, heads: torch.Tensor, n_layer: int) -> torch.Tensor:
+    """[B, n_ent] bool: the entities within ``n_layer`` hops of each head (the unreached score exactly 0)."""
+    mask = torch.zeros(len(heads), graph.n_ent, dtype=torch.bool, device=heads.device)
+    mask[torch.arange(len(heads), device=heads.device), heads] = True
+    for _ in range(n_layer):
+        node = torch.nonzero(mask)
+        src, _, tail = graph.expand(node[:, 1])
+        mask[node[src, 0], tail] = True
+    return mask
 
 
 def r_digraph(traces: list[LayerTrace], answer: int) -> list[torch.Tensor]:

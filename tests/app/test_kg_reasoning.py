@@ -151,7 +151,7 @@ def test_pasted_triples_are_ranked_and_bad_rows_named(shipped):
     area.set_value(good + "\nno-such-person\tson\t3\n").run()
     assert not at.exception, [e.value for e in at.exception]
     warnings = [w.value for w in at.warning]
-    assert any("1 row(s) skipped" in w and "row 5, column head: unknown entity 'no-such-person'" in w
+    assert any("1 row skipped" in w and "row 5, column head: unknown entity 'no-such-person'" in w
                for w in warnings), warnings
     shown = frame_with(at, "rank", "best_answer")
     expected = score_triples(lm, read_triples(lm, good))

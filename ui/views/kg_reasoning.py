@@ -142,6 +142,10 @@ def evidence_json(model_dir: str, data_root: str, head: str, relation: int | str
     return explain_query(lm, head, relation, answer, top_paths=top_paths, max_edges=max_edges).to_json()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-")[:40] or "x"
 
@@ -390,7 +394,7 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
         st.error(f"Could not read the table: {exc}")
         return
     if problems:
-        st.warning(f"{len(skipped)} row(s) skipped — the others are scored:\n\n" +
+        st.warning(f"{_count(len(skipped), 'row')} skipped — the others are scored:\n\n" +
                    "\n".join(f"- {line}" for line in problems))
     if frame.empty:
         st.info("No row could be scored.")
@@ -398,13 +402,13 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
         ranks = frame["rank"]
         st.markdown(f"**{len(frame):,} triples scored**: MRR {mean_reciprocal_rank(frame):.3f}, "
                     f"Hits@1 {(ranks <= 1).mean():.3f}, Hits@10 {(ranks <= 10).mean():.3f}; "
-                    f"{int(frame['known_fact'].sum()):,} known facts, {int((~frame['reached']).sum()):,} tails "
-                    f"not reached (score 0).")
+                    f"{_count(int(frame['known_fact'].sum()), 'known fact')}, "
+                    f"{_count(int((~frame['reached']).sum()), 'tail')} not reached (score 0).")
     else:
         st.markdown(f"**{frame['row'].nunique():,} queries answered** (5 best answers each).")
     if not frame.empty:
         st.dataframe(frame, hide_index=True, width="stretch", column_config=TRIPLE_COLUMNS,
-                     height=min(320, 40 + 35 * len(frame)))
+                     height=min(388, (len(frame) + 1) * 35 + 3))  # every row up to ten, then a scroll
     name = f"redgnn-{_slug(kg.name)}-ranked"
     items = [("Download results (CSV)", frame_csv(frame), f"{name}.csv", "text/csv")]
     if len(skipped):

@@ -79,6 +79,9 @@ def read_table(source: str | bytes | Path, columns: list[Column], max_rows: int 
     if not lines:
         raise ValueError("the table is empty")
     delimiter = _delimiter(lines[0][1])
+    n_lines = len(lines)
+    if max_rows is not None:  # parse no more than the header and max_rows rows of a large upload
+        lines = lines[:max_rows + 1]
     parsed = [(n, [cell.strip() for cell in cells])
               for n, cells in zip((n for n, _ in lines), csv.reader((line for _, line in lines), delimiter=delimiter))]
     header = parsed[0][1]
@@ -94,9 +97,9 @@ def read_table(source: str | bytes | Path, columns: list[Column], max_rows: int 
                          f"found {', '.join(repr(h) for h in header)}; expected "
                          + ", ".join(f"{c.name} ({'required' if c.required else 'optional'}"
                                      + (f"; also {'/'.join(c.aliases)}" if c.aliases else "") + ")" for c in columns))
-    dropped = 0
-    if max_rows is not None and len(body) > max_rows:
-        dropped, body = len(body) - max_rows, body[:max_rows]
+    dropped = n_lines - len(parsed)
+    if max_rows is not None and len(body) > max_rows:  # a headerless table: its first line was a row
+        dropped, body = dropped + len(body) - max_rows, body[:max_rows]
     records, problems = [], []
     for n, cells in body:
         record = {"row": n}

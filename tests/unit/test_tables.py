@@ -37,6 +37,8 @@ def test_optional_column_may_be_absent_and_rows_beyond_the_limit_are_counted():
     assert list(table.rows.columns) == ["row", "head", "relation"]
     assert len(table.rows) == 4 and table.dropped_rows == 6
     assert table.summary()[-1] == "6 rows after the first 4 were not read"
+    headerless = read_table("".join(f"e{i},likes\n" for i in range(10)), COLUMNS, max_rows=4)
+    assert headerless.rows["row"].tolist() == [1, 2, 3, 4] and headerless.dropped_rows == 6
 
 
 def test_a_table_without_a_required_column_says_what_it_found_and_expected():

@@ -70,6 +70,7 @@ def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, 
     assert train["epochs"] == 2 and [h["epoch"] for h in train["history"]] == [1, 2]
     assert train["history"][0] == first.train["history"][0]
     assert train["init_from"]["epochs"] == 1 and train["init_from"]["folder"] == str(out)
+    assert train["init_from"]["seed"] == first.train["seed"]  # the earlier part's seed stays on record
     assert train["seconds"] > first.train["seconds"]
     assert card.metrics["valid"]["mrr"] >= first.metrics["valid"]["mrr"] - 1e-9
     assert train["best_epoch"] in (1, 2)

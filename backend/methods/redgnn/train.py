@@ -198,6 +198,7 @@ class Resume:
     seconds: float
     wall_seconds: float
     history: list
+    seed: int | None = None   # the earlier run's seed (the continuation draws its own epochs from config.seed)
 
     @classmethod
     def load(cls, folder: str, config: RedGNNConfig) -> "Resume":
@@ -215,11 +216,11 @@ class Resume:
                    best_epoch=int(train.get("best_epoch", 0)), valid_mrr=float(card.metrics["valid"]["mrr"]),
                    valid_metrics=dict(card.metrics["valid"]),
                    seconds=float(train.get("seconds", 0.0)), wall_seconds=float(train.get("wall_seconds", 0.0)),
-                   history=list(train.get("history", [])))
+                   history=list(train.get("history", [])), seed=train.get("seed"))
 
     def record(self) -> dict:
         return {"folder": self.folder, "epochs": self.epochs, "best_epoch": self.best_epoch,
-                "seconds": self.seconds, "valid_mrr": self.valid_mrr}
+                "seconds": self.seconds, "valid_mrr": self.valid_mrr, "seed": self.seed}
 
 
 def _budget_too_short(max_seconds: float, spent: float, last_epoch_seconds: float) -> bool:

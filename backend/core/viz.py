@@ -364,7 +364,15 @@ FRAME_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "pa
                  "params_adaptive", "train_seconds", "device", "source", "std"]
 
 
+#: metric-name prefixes of the other tie policies in RED-GNN's cards (nbfnet_mrr, optimistic_hits@1, ...)
+TIE_POLICY_PREFIXES = {"nbfnet": "NBFNet ties", "optimistic": "optimistic ties"}
+
+
 def metric_title(name: str) -> str:
+    """'hits@10' -> 'Hits@10', 'mr' -> 'MR (lower is better)', 'nbfnet_mrr' -> 'MRR, NBFNet ties'."""
+    prefix, _, base = name.partition("_")
+    if prefix in TIE_POLICY_PREFIXES and base:
+        return f"{metric_title(base)}, {TIE_POLICY_PREFIXES[prefix]}"
     title = METRIC_NAMES.get(name, name)
     return f"{title} (lower is better)" if name in LOWER_IS_BETTER else title
 

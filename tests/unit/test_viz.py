@@ -210,3 +210,13 @@ def test_ranking_bar_figure():
     df = pd.DataFrame({"label": list("abcde"), "score": [0.1, 0.5, 0.3, 0.9, 0.2]})
     fig = ranking_bar_figure(df, top=3)
     assert list(fig.data[0].y) == ["c", "b", "d"]              # best at the top (plotted last)
+
+
+def test_metric_titles_name_the_tie_policy():
+    from backend.core.viz import metric_title
+
+    assert metric_title("hits@3") == "Hits@3"
+    assert metric_title("mr") == "MR (lower is better)"
+    assert metric_title("nbfnet_mrr") == "MRR, NBFNet ties"
+    assert metric_title("optimistic_hits@10") == "Hits@10, optimistic ties"
+    assert metric_title("roc_auc") == "ROC-AUC"  # an underscore inside a metric's own name is not a prefix

@@ -4,7 +4,7 @@ Each row (head, relation, tail) gets the tail's score and its filtered rank amon
 graph (average ties, the evaluation protocol: other known answers of (head, relation) do not compete),
 whether the tail is reached in L hops and whether the triple is already known, beside the model's best
 answer. Rows without a tail get the top answers instead. Distinct (head, relation) queries run once each,
-``n_tbatch`` at a time. Names, readable labels, ids and 'inverse of <relation>' are accepted; a cell that
+``n_tbatch`` at a time. Names, readable labels, 'label · name' and 'inverse of <relation>' are accepted; a cell that
 names nothing in the graph is a problem naming its row and column, and the other rows are still scored.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int |
     if rows.empty:
         return pd.DataFrame(columns=out_columns if "tail" in rows else
                             ["row", "head", "relation", "answer_rank", "answer", "score", "known_fact", "reached"])
-    device, n_rel2, kg = lm.device, 2 * lm.kg.n_rel, lm.kg
+    device, n_rel2 = lm.device, 2 * lm.kg.n_rel
     heads = torch.tensor(rows["head_id"].tolist(), device=device)
     rels = torch.tensor(rows["relation_id"].tolist(), device=device)
     tails = torch.tensor(rows["tail_id"].tolist(), device=device) if "tail" in rows else None

@@ -405,7 +405,8 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
                     f"{_count(int(frame['known_fact'].sum()), 'known fact')}, "
                     f"{_count(int((~frame['reached']).sum()), 'tail')} not reached (score 0).")
     else:
-        st.markdown(f"**{frame['row'].nunique():,} queries answered** (5 best answers each).")
+        n = frame["row"].nunique()
+        st.markdown(f"**{n:,} {'query' if n == 1 else 'queries'} answered** (5 best answers each).")
     if not frame.empty:
         st.dataframe(frame, hide_index=True, width="stretch", column_config=TRIPLE_COLUMNS,
                      height=min(388, (len(frame) + 1) * 35 + 3))  # every row up to ten, then a scroll

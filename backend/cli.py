@@ -144,9 +144,22 @@ def cmd_evaluate(args) -> int:
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
+    if getattr(args, "breakdown", False):
+        frame = require_verb(method, "breakdown")(_model_dir(method, args), split=args.split, device=args.device,
+                                                  data_dir=args.data_dir)
+        if args.output:
+            frame.to_csv(args.output, index=False)
+            print(f"wrote {len(frame)} rows (one per {method.breakdown_by}) to {args.output}")
+        else:
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        return 0
     metrics = require_verb(method, "evaluate")(_model_dir(method, args), split=args.split, device=args.device,
                                                data_dir=args.data_dir)
-    print(json.dumps(metrics, indent=1))
+    if args.output:
+        Path(args.output).write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {len(metrics)} metrics to {args.output}")
+    else:
+        print(json.dumps(metrics, indent=1))
     return 0
 
 
@@ -230,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="checkpoint variant, e.g. inductive (default: the dataset's one checkpoint)")
             if verb == "evaluate":
                 mp.add_argument("--split", default="test", choices=["valid", "test"])
+                mp.add_argument("--output", default=None, help="write the metrics (JSON) or the breakdown (CSV) here")
+                if m.breakdown is not None:
+                    mp.add_argument("--breakdown", action="store_true",
+                                    help=f"the metrics per {m.breakdown_by}, one row each")
             if verb in ("predict", "explain"):
                 mp.add_argument("--query", nargs="+", default=[], metavar="KEY=VALUE",
                                 help="query fields: " + ", ".join(m.query_fields))

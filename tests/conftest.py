@@ -47,3 +47,15 @@ def data_root() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("no data root: set PARSIMONY_DATA (CI uses ../shared/data)")
     return Path(root)
+
+
+@pytest.fixture(scope="session")
+def umls(data_root):
+    """The shipped RED-GNN umls checkpoint, loaded once on the CPU (skips when it is not shipped)."""
+    from backend.core import store
+    from backend.methods.redgnn.explain import load_model
+
+    path = store.MODELS_DIR / "redgnn" / "umls"
+    if not (path / "card.json").exists():
+        pytest.skip(f"{path} is not shipped")
+    return load_model(path, "cpu")

@@ -6,6 +6,8 @@ A method folder's ``__init__.py`` exposes ``METHOD = Method(...)``. Verbs:
 - ``evaluate(model_dir, split="test", device=None, data_dir=None) -> dict[str, float]``
 - ``predict(model_dir, query: dict, data_dir=None) -> pandas.DataFrame``
 - ``explain(model_dir, query: dict, data_dir=None) -> Evidence``
+- ``breakdown(model_dir, split="test", device=None, data_dir=None) -> pandas.DataFrame`` (optional): the
+  split's metrics per group (``breakdown_by``: a relation, a task, ...), one row per group
 
 ``config_for(dataset)`` returns the paper's per-dataset defaults; the CLI builds its flags from the
 dataclass fields, so a new hyper-parameter appears on the command line by itself.
@@ -30,6 +32,8 @@ class Method:
     evaluate: Callable[..., dict] | None = None
     predict: Callable[..., Any] | None = None
     explain: Callable[..., Any] | None = None
+    breakdown: Callable[..., Any] | None = None
+    breakdown_by: str | None = None  # what one row of the breakdown is, e.g. "query relation"
     query_fields: tuple[str, ...] = field(default=())  # keys predict/explain expect in `query`
     input_help: str | None = None   # what `predict --input FILE` reads (a table, one prediction per row), if any
     page: str | None = None         # dashboard page (url path) that shows it

@@ -584,3 +584,38 @@ def ranking_bar_figure(frame: pd.DataFrame, label: str = "label", score: str = "
     fig.update_layout(title=title, xaxis_title=score, yaxis_title="", height=120 + 24 * len(df),
                       margin={"l": 10, "t": 50})
     return fig
+
+
+def group_quality_figure(frame: pd.DataFrame, group: str = "relation", x: str = "training_queries",
+                         y: str = "mrr", size: str = "answers", title: str = "Test MRR by query relation",
+                         x_title: str = "training queries asking it (log scale)",
+                         rare_below: float | None = None) -> go.Figure:
+    """One marker per group (a query relation, a task, ...): quality ``y`` against how much training data
+    asked it ``x`` (log axis, 0 drawn at the left edge), marker area proportional to ``size``; a dotted
+    line at ``rare_below`` marks the rarely trained groups (left of it)."""
+    import plotly.graph_objects as go
+
+    if frame is None or frame.empty or not {group, x, y, size} <= set(frame.columns):
+        return _empty_figure("Nothing to show.", title)
+    counts = frame[x].astype(float)
+    x_plot = counts.clip(lower=0.5)  # log axis: zero sits half a decade left of 1, ticked "0"
+    top = max(1.0, float(counts.max()))
+    ticks = [0.5] + [10.0 ** k for k in range(0, int(math.log10(top)) + 2)]
+    area = frame[size].astype(float)
+    fig = go.Figure(go.Scatter(
+        x=x_plot, y=frame[y], mode="markers", text=frame[group].astype(str),
+        customdata=frame[[size, x]].to_numpy(),
+        marker={"size": area, "sizemode": "area", "sizeref": 2.0 * float(area.max()) / 40.0 ** 2, "sizemin": 4,
+                "color": "#2a9d8f", "opacity": 0.7, "line": {"width": 1, "color": "#1d6f65"}},
+        hovertemplate="%{text}<br>" + y.upper() + " %{y:.3f}<br>" + size + " %{customdata[0]:,}<br>"
+                      + x.replace("_", " ") + " %{customdata[1]:,}<extra></extra>"))
+    fig.update_layout(title=title, height=420, margin={"l": 10, "t": 50},
+                      xaxis={"type": "log", "title": x_title, "tickvals": ticks,
+                             "ticktext": ["0"] + [f"{int(t):,}" for t in ticks[1:]]},
+                      yaxis={"title": METRIC_NAMES.get(y, y), "range": [-0.03, 1.03]})
+    if rare_below is not None:
+        fig.add_vline(x=rare_below, line={"dash": "dot", "color": "#999", "width": 1})
+        # annotations on a log axis take log10 of the value (add_vline's own annotation does not)
+        fig.add_annotation(x=math.log10(rare_below), y=1.0, yref="paper", xanchor="right", yanchor="bottom",
+                           showarrow=False, text=f"fewer than {rare_below:g} ←", font={"size": 11, "color": "#777"})
+    return fig

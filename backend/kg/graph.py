@@ -66,6 +66,16 @@ class EdgeIndex:
         pos, edge = self.index.lookup(entities)
         return pos, self.rel[edge], self.tail[edge]
 
+    def within_hops(self, heads: torch.Tensor, n_hops: int) -> torch.Tensor:
+        """[B, n_ent] bool: the entities within ``n_hops`` of each head (RED-GNN's unreached score exactly 0)."""
+        mask = torch.zeros(len(heads), self.n_ent, dtype=torch.bool, device=heads.device)
+        mask[torch.arange(len(heads), device=heads.device), heads] = True
+        for _ in range(n_hops):
+            node = torch.nonzero(mask)
+            src, _, tail = self.expand(node[:, 1])
+            mask[node[src, 0], tail] = True
+        return mask
+
     def batched_edges(self, copies: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """All edges once per query of a batch, in a [copies · n_ent] node space (query b's entity e is
         row b · n_ent + e): (source row, relation, query, target row), each [copies · n_edges]. Cached."""

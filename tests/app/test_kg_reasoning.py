@@ -247,3 +247,30 @@ def test_every_shipped_checkpoint_opens_and_answers(data_root):
         answers = [d.value for d in at.dataframe if {"rank", "score", "filtered_rank"} <= set(d.value.columns)]
         assert answers and "answers to (" in text, card.path
         assert answers[0]["score"].notna().all() and answers[0]["rank"].tolist() == list(range(1, len(answers[0]) + 1))
+
+
+def test_quality_by_relation_is_computed_on_request_then_read_from_the_checkpoint(shipped):
+    """Without a saved breakdown the section offers to compute it; the shown rows are the backend's, their
+    weighted MRR is the card's; once saved beside the weights the page shows it without asking."""
+    from backend.methods.redgnn import by_relation
+    from backend.methods.redgnn.explain import load_model
+
+    at = open_page()
+    toggle = next(t for t in at.toggle if t.key.startswith("kg-relations-"))
+    assert "Not computed for this checkpoint yet" in text_of(at)
+    assert not [d for d in at.dataframe if "training_queries" in d.value.columns]
+    toggle.set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = by_relation.metrics_by_relation(load_model(shipped, "cpu"))
+    shown = frame_with(at, "relation", "training_queries")
+    assert shown["relation"].tolist() == expected["relation"].tolist()
+    assert shown["mrr"].tolist() == pytest.approx(expected["mrr"].tolist(), abs=1e-12)
+    card_mrr = load_model(shipped, "cpu").card.metrics["test"]["mrr"]
+    assert (shown["mrr"] * shown["answers"]).sum() / shown["answers"].sum() == pytest.approx(card_mrr, abs=1e-9)
+    assert f"**{len(expected)} query relations** have test answers" in text_of(at)
+    assert "Download per-relation metrics (CSV)" in [b.label for b in at.get("download_button")]
+
+    by_relation.save(expected, shipped)
+    at = open_page()
+    assert not [t for t in at.toggle if t.key.startswith("kg-relations-")]
+    assert frame_with(at, "relation", "training_queries")["relation"].tolist() == expected["relation"].tolist()

@@ -8,19 +8,10 @@ import pytest
 import torch
 
 from backend.cli import main
-from backend.core import store
-from backend.methods.redgnn.explain import load_model, rank_answers
+from backend.methods.redgnn.explain import rank_answers
 from backend.methods.redgnn.triples import mean_reciprocal_rank, read_triples, score_triples
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set")
-
-
-@pytest.fixture(scope="module")
-def umls():
-    path = store.MODELS_DIR / "redgnn" / "umls"
-    if not (path / "card.json").exists():
-        pytest.skip(f"{path} is not shipped")
-    return load_model(path, "cpu")
 
 
 def _rows(lm, triples, inverse: bool = False) -> str:

@@ -25,11 +25,13 @@ from backend.core.data import CATALOG, DataMissingError, dataset_status, missing
 from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
+from backend.kg.graph import distinct_queries  # noqa: E402
 from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS  # noqa: E402
 from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
 from ui.components.model_card import format_count, format_seconds, show_card, trained_on  # noqa: E402
+from ui.components.relation_quality import relation_quality_section  # noqa: E402
 
 #: above this many entities the head picker is a text filter plus a list of the first matches
 LARGE_ENTITY_LIST = 5000
@@ -536,6 +538,8 @@ def main() -> None:
     triple_section(lm, model_dir, data_root, tag)
     st.divider()
     batch_section(lm, model_dir, data_root, tag)
+    st.divider()
+    relation_quality_section(lm, model_dir, data_root, len(distinct_queries(kg.test, kg.n_rel)), tag)
     st.divider()
     train_section(expanded=False)
 

@@ -29,6 +29,18 @@ def evaluate(model_dir: str | Path, split: str = "test", device=None, data_dir=N
     return split_metrics(evaluate_task(lm.model, task, config.n_tbatch))
 
 
+def breakdown(model_dir: str | Path, split: str = "test", device=None, data_dir=None) -> pd.DataFrame:
+    """The split's filtered-ranking metrics per query relation, with its training queries (saved next to
+    the checkpoint when computed for these weights before)."""
+    from . import by_relation
+    from .explain import load_model
+
+    saved = by_relation.load_saved(model_dir, split)
+    if saved is not None:
+        return saved
+    return by_relation.metrics_by_relation(load_model(model_dir, device, data_dir), split, data_dir)
+
+
 def predict(model_dir: str | Path, query: dict, data_dir=None, device=None) -> pd.DataFrame:
     """Ranked answers for query {"head": entity, "relation": relation, "top": n}; or, for {"input": table},
     every row (head, relation, tail) of a CSV/TSV scored and ranked (rows without a tail: the top answers).
@@ -76,6 +88,8 @@ METHOD = Method(
     evaluate=evaluate,
     predict=predict,
     explain=explain,
+    breakdown=breakdown,
+    breakdown_by="query relation",
     query_fields=("head", "relation", "answer", "top", "paths", "max_edges"),
     input_help=("CSV/TSV of triples to rank: columns head, relation, tail (header optional; names, labels or "
                 "'inverse of <relation>'); without a tail column, the top answers of each (head, relation)"),

@@ -115,7 +115,7 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     rels = torch.tensor([r], device=lm.device)
     scores = lm.model(heads, rels, lm.graph)[0]
     known = lm.known.mask(heads, rels)[0]
-    reached = reached_mask(lm.graph, heads, lm.model.n_layer)[0]
+    reached = lm.graph.within_hops(heads, lm.model.n_layer)[0]
     order = torch.argsort(scores, descending=True, stable=True)[:top].cpu()
     every = torch.ones(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
     ranks = filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))  # as if each entity were the answer
@@ -124,17 +124,6 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
         rows.append({"entity": lm.kg.entities[e], "label": lm.kg.entity_label(e), "score": float(scores[e]),
                      "filtered_rank": float(ranks[e]), "known_fact": bool(known[e]), "reached": bool(reached[e])})
     return pd.DataFrame(rows)
-
-
-def reached_mask(graph: EdgeIndex, heads: torch.Tensor, n_layer: int) -> torch.Tensor:
-    """[B, n_ent] bool: the entities within ``n_layer`` hops of each head (the unreached score exactly 0)."""
-    mask = torch.zeros(len(heads), graph.n_ent, dtype=torch.bool, device=heads.device)
-    mask[torch.arange(len(heads), device=heads.device), heads] = True
-    for _ in range(n_layer):
-        node = torch.nonzero(mask)
-        src, _, tail = graph.expand(node[:, 1])
-        mask[node[src, 0], tail] = True
-    return mask
 
 
 def r_digraph(traces: list[LayerTrace], answer: int) -> list[torch.Tensor]:

@@ -69,11 +69,23 @@ def eval_tasks(kg: KGData, kg_ind: KGData | None, device) -> dict[str, EvalTask]
             "test": EvalTask.build(kg_ind, kg_ind.facts, kg_ind.test, device)}
 
 
+@dataclass
+class AnswerRanks:
+    """Every answer of a split ranked: per tie policy the ranks [K], and each rank's query relation
+    (doubled space) [K]; ``reached`` [K] (answer within L hops of the head) when asked for."""
+
+    by_policy: dict[str, torch.Tensor]
+    relation: torch.Tensor
+    reached: torch.Tensor | None = None
+
+
 @torch.no_grad()
-def evaluate_task(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICIES) -> dict[str, dict[str, float]]:
-    """Filtered ranking metrics per tie policy: {"average": {"mrr": ..}, ...}."""
+def answer_ranks(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICIES,
+                 with_reached: bool = False) -> AnswerRanks:
+    """Filtered rank of every answer of ``task``, ``batch_size`` queries per forward pass."""
     model.eval()
     ranks: dict[str, list[torch.Tensor]] = {p: [] for p in policies}
+    relations, reached = [], []
     for start in range(0, len(task.queries), batch_size):
         q = task.queries[start:start + batch_size]
         scores = model(q[:, 0], q[:, 1], task.graph)
@@ -86,7 +98,18 @@ def evaluate_task(model: RedGNN, task: EvalTask, batch_size: int, policies=POLIC
                 else filtered_ranks(scores, answer_mask, known_mask, policy="average")
         for p in policies:
             ranks[p].append(by_policy[p].cpu())
-    return {p: ranking_metrics(torch.cat(r)) for p, r in ranks.items()}
+        rows = answer_mask.nonzero()  # row-major, the order filtered_ranks returns
+        relations.append(q[rows[:, 0], 1].cpu())
+        if with_reached:
+            reached.append(task.graph.within_hops(q[:, 0], model.n_layer)[answer_mask].cpu())
+    return AnswerRanks({p: torch.cat(r) for p, r in ranks.items()}, torch.cat(relations),
+                       torch.cat(reached) if with_reached else None)
+
+
+def evaluate_task(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICIES) -> dict[str, dict[str, float]]:
+    """Filtered ranking metrics per tie policy: {"average": {"mrr": ..}, ...}."""
+    ranked = answer_ranks(model, task, batch_size, policies)
+    return {p: ranking_metrics(r) for p, r in ranked.by_policy.items()}
 
 
 def split_metrics(by_policy: dict[str, dict[str, float]]) -> dict[str, float]:

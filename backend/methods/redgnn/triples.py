@@ -15,7 +15,7 @@ import torch
 from backend.core.metrics import filtered_ranks
 from backend.core.tables import Column, Problem, Table, read_table
 
-from .explain import LoadedModel, reached_mask
+from .explain import LoadedModel
 
 COLUMNS = [Column("head", ("h", "subject", "source", "head_entity")),
            Column("relation", ("r", "rel", "predicate", "relation_name")),
@@ -69,7 +69,7 @@ def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int |
         q_heads, q_rels = q // n_rel2, q % n_rel2
         scores = lm.model(q_heads, q_rels, lm.graph)                       # [b, N]
         known = lm.known.mask(q_heads, q_rels)
-        reached = reached_mask(lm.graph, q_heads, lm.model.n_layer)
+        reached = lm.graph.within_hops(q_heads, lm.model.n_layer)
         members = torch.nonzero((inverse >= start) & (inverse < start + len(q))).squeeze(1)
         local = inverse[members] - start
         if tails is not None:

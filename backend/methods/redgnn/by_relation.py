@@ -1,0 +1,103 @@
+"""Test quality by query relation: where a checkpoint is right, and how that follows the training data.
+
+One row per relation of the doubled space (``inverse of r`` asks for heads): its answers, their MRR and
+Hits (average ties, as the card; the NBFNet MRR beside), the share reached in L hops, and how many
+training queries asked that relation. The answer-weighted mean of the rows is the card's metric.
+Saved next to a checkpoint (``by_relation.json``, keyed by the weights' checksum) so the page shows it
+at once for shipped checkpoints.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from backend.core.files import sha256_file
+from backend.kg.loader import KGData
+
+from .config import RedGNNConfig
+from .explain import LoadedModel
+from .train import answer_ranks, eval_tasks, load_data
+
+FILE_NAME = "by_relation.json"
+#: a relation asked by fewer training queries than this is "rarely trained" in the page's summary
+RARE_QUERIES = 5
+COLUMNS = ["relation", "relation_id", "answers", "share", "mrr", "hits@1", "hits@10", "nbfnet_mrr", "reached",
+           "training_queries"]
+
+
+def training_query_counts(kg: KGData, inductive: bool) -> torch.Tensor:
+    """[2 · n_rel] training queries per relation of the doubled space. Transductive training re-splits
+    facts ∪ train each epoch, so every such triple is a query in about a quarter of the epochs; inductive
+    training asks only the training graph's valid triples (RED-GNN's recipe)."""
+    pool = kg.train if inductive else torch.cat([kg.facts, kg.train])
+    counts = torch.bincount(pool[:, 1], minlength=kg.n_rel)
+    return torch.cat([counts, counts])  # each triple is asked in both directions
+
+
+@torch.no_grad()
+def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> pd.DataFrame:
+    """One row per relation with answers in ``split``, most answers first (columns: ``COLUMNS``)."""
+    config = RedGNNConfig(**lm.card.train["config"])
+    kg, kg_ind = load_data(config.dataset, data_dir)
+    task = eval_tasks(kg, kg_ind, lm.device)[split]
+    ranked = answer_ranks(lm.model, task, config.n_tbatch, ("average", "pessimistic"), with_reached=True)
+    rel = ranked.relation
+    n_rel2 = 2 * kg.n_rel
+    answers = torch.bincount(rel, minlength=n_rel2).double()
+
+    def per_relation(values: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(n_rel2, dtype=torch.float64).index_add_(0, rel, values.double()) / answers.clamp(min=1)
+
+    average, pessimistic = ranked.by_policy["average"], ranked.by_policy["pessimistic"]
+    trained = training_query_counts(kg, config.inductive)
+    columns = {"relation": [lm.kg.relation_label(r) for r in range(n_rel2)],
+               "relation_id": list(range(n_rel2)), "answers": answers.long().tolist(),
+               "share": (answers / answers.sum()).tolist(), "mrr": per_relation(1 / average).tolist(),
+               "hits@1": per_relation(average <= 1).tolist(), "hits@10": per_relation(average <= 10).tolist(),
+               "nbfnet_mrr": per_relation(1 / pessimistic).tolist(), "reached": per_relation(ranked.reached).tolist(),
+               "training_queries": trained.tolist()}
+    frame = pd.DataFrame(columns)
+    frame = frame[frame["answers"] > 0].sort_values(["answers", "relation_id"], ascending=[False, True])
+    return frame.reset_index(drop=True)
+
+
+def rare_relation_summary(frame: pd.DataFrame, rare: int = RARE_QUERIES) -> dict[str, float]:
+    """Share of the answers whose relation had fewer than ``rare`` training queries, and the MRR of those
+    answers and of the others (NaN where a group is empty)."""
+    is_rare = frame["training_queries"] < rare
+    total = frame["answers"].sum()
+
+    def mrr(rows: pd.DataFrame) -> float:
+        n = rows["answers"].sum()
+        return float((rows["mrr"] * rows["answers"]).sum() / n) if n else float("nan")
+
+    return {"rare_share": float(frame.loc[is_rare, "answers"].sum() / total), "rare_mrr": mrr(frame[is_rare]),
+            "other_mrr": mrr(frame[~is_rare])}
+
+
+def save(frame: pd.DataFrame, model_dir: str | Path, split: str = "test") -> Path:
+    """Write ``by_relation.json`` next to the weights it was computed from."""
+    model_dir = Path(model_dir)
+    path = model_dir / FILE_NAME
+    payload = {"model_sha256": sha256_file(model_dir / "model.pt"), "split": split,
+               "rows": frame[COLUMNS].to_dict(orient="records")}
+    path.write_text(json.dumps(payload, indent=0) + "\n", encoding="utf-8")
+    return path
+
+
+def load_saved(model_dir: str | Path, split: str = "test") -> pd.DataFrame | None:
+    """The saved breakdown when it belongs to these very weights and this split, else None."""
+    model_dir = Path(model_dir)
+    path = model_dir / FILE_NAME
+    if not path.exists():
+        return None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if payload.get("split") != split or payload.get("model_sha256") != sha256_file(model_dir / "model.pt"):
+        return None
+    return pd.DataFrame(payload["rows"], columns=COLUMNS)

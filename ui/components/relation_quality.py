@@ -1,0 +1,75 @@
+"""The Knowledge-graph page's "quality by relation" section: a checkpoint's test MRR per query relation
+against how many training queries asked it (``backend.methods.redgnn.by_relation``)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from backend.core.viz import group_quality_figure
+from backend.methods.redgnn import by_relation
+from ui.components.downloads import download_buttons, frame_csv
+
+#: above this many test queries on a CPU, computing the breakdown asks for a click and says it takes long
+SLOW_ON_CPU_QUERIES = 5000
+
+COLUMNS = {
+    "relation": st.column_config.TextColumn("relation", width="medium", help="'inverse of r' asks for the head of r"),
+    "answers": st.column_config.NumberColumn("test answers", format="%d"),
+    "share": st.column_config.ProgressColumn("share of the test", format="%.3f", min_value=0.0, max_value=1.0),
+    "mrr": st.column_config.NumberColumn("MRR", format="%.3f", help="average ties, as the card"),
+    "hits@1": st.column_config.NumberColumn("Hits@1", format="%.3f"),
+    "hits@10": st.column_config.NumberColumn("Hits@10", format="%.3f"),
+    "nbfnet_mrr": st.column_config.NumberColumn("MRR, NBFNet ties", format="%.3f"),
+    "reached": st.column_config.NumberColumn("reached", format="%.3f",
+                                             help="share of the answers within L hops of the head (others score 0)"),
+    "training_queries": st.column_config.NumberColumn("training queries", format="%d",
+                                                      help="training triples asking this relation"),
+}
+
+
+@st.cache_data(max_entries=8, show_spinner="Ranking every test answer…")
+def computed_breakdown(model_dir: str, data_root: str) -> pd.DataFrame:
+    from backend.methods.redgnn.explain import load_model
+
+    return by_relation.metrics_by_relation(load_model(model_dir, data_dir=data_root), "test", data_root)
+
+
+def summary_text(frame: pd.DataFrame) -> str:
+    """Two sentences from the numbers: how the test divides into relations, and how rarely trained ones do."""
+    summary = by_relation.rare_relation_summary(frame)
+    text = (f"**{len(frame)} query relations** have test answers ({int(frame['answers'].sum()):,} in all); "
+            f"the largest, *{frame['relation'].iloc[0]}*, holds {frame['share'].iloc[0]:.0%} of them.")
+    if summary["rare_share"] > 0:
+        text += (f" **{summary['rare_share']:.0%} of the test answers** ask a relation that fewer than "
+                 f"{by_relation.RARE_QUERIES} training queries asked: their MRR is **{summary['rare_mrr']:.3f}**")
+        text += (f", against **{summary['other_mrr']:.3f}** for the rest." if not math.isnan(summary["other_mrr"])
+                 else ".")
+    else:
+        text += f" Every relation of the test was asked by at least {by_relation.RARE_QUERIES} training queries."
+    return text
+
+
+def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries: int, tag: str) -> None:
+    st.subheader("Where is the model right? Test quality by relation")
+    st.caption("Every test answer ranked as for the card (filtered, average ties), then grouped by the query's "
+               "relation. The answer-weighted mean of the MRR column is the card's test MRR. A relation that "
+               "training never asked leaves its query vector untrained: such relations show how far the model "
+               "transfers.")
+    frame = by_relation.load_saved(model_dir)
+    if frame is None:
+        slow = lm.device.type == "cpu" and n_test_queries > SLOW_ON_CPU_QUERIES
+        note = (f"{n_test_queries:,} test queries: on this CPU that can take an hour or more; "
+                f"`python -m backend evaluate redgnn --dataset {lm.card.dataset} --breakdown` runs it in a terminal."
+                if slow else f"Not computed for this checkpoint yet: it runs the {n_test_queries:,} test queries once.")
+        st.caption(note)
+        if not st.toggle("Compute the breakdown", key=f"kg-relations-{tag}"):
+            return
+        frame = computed_breakdown(model_dir, data_root)
+    st.markdown(summary_text(frame))
+    st.plotly_chart(group_quality_figure(frame, rare_below=by_relation.RARE_QUERIES), key=f"kg-relations-chart-{tag}")
+    st.dataframe(frame.drop(columns=["relation_id"]), hide_index=True, width="stretch", column_config=COLUMNS,
+                 height=min(388, (len(frame) + 1) * 35 + 3))
+    download_buttons([("Download per-relation metrics (CSV)", frame_csv(frame),
+                       f"redgnn-{tag}-by-relation.csv", "text/csv")], key=f"kg-relations-dl-{tag}")

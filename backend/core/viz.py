@@ -591,8 +591,8 @@ def group_quality_figure(frame: pd.DataFrame, group: str = "relation", x: str = 
                          x_title: str = "training queries asking it (log scale)",
                          rare_below: float | None = None) -> go.Figure:
     """One marker per group (a query relation, a task, ...): quality ``y`` against how much training data
-    asked it ``x`` (log axis, 0 drawn at the left edge), marker area proportional to ``size``; a dotted
-    line at ``rare_below`` marks the rarely trained groups (left of it)."""
+    asked it ``x`` (log axis, 0 drawn at the left edge), marker area proportional to ``size``; where some
+    group has fewer than ``rare_below``, a dotted line there marks the rarely trained ones (left of it)."""
     import plotly.graph_objects as go
 
     if frame is None or frame.empty or not {group, x, y, size} <= set(frame.columns):
@@ -613,7 +613,7 @@ def group_quality_figure(frame: pd.DataFrame, group: str = "relation", x: str = 
                       xaxis={"type": "log", "title": x_title, "tickvals": ticks,
                              "ticktext": ["0"] + [f"{int(t):,}" for t in ticks[1:]]},
                       yaxis={"title": METRIC_NAMES.get(y, y), "range": [-0.03, 1.03]})
-    if rare_below is not None:
+    if rare_below is not None and counts.min() < rare_below:
         fig.add_vline(x=rare_below, line={"dash": "dot", "color": "#999", "width": 1})
         # annotations on a log axis take log10 of the value (add_vline's own annotation does not)
         fig.add_annotation(x=math.log10(rare_below), y=1.0, yref="paper", xanchor="right", yanchor="bottom",

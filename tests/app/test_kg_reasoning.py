@@ -268,6 +268,9 @@ def test_quality_by_relation_is_computed_on_request_then_read_from_the_checkpoin
     card_mrr = load_model(shipped, "cpu").card.metrics["test"]["mrr"]
     assert (shown["mrr"] * shown["answers"]).sum() / shown["answers"].sum() == pytest.approx(card_mrr, abs=1e-9)
     assert f"**{len(expected)} query relations** have test answers" in text_of(at)
+    summary = by_relation.breakdown_summary(expected)
+    if summary["reached"] < 1:
+        assert f"**{1 - summary['reached']:.1%} of the test answers** lie more than" in text_of(at)
     assert "Download per-relation metrics (CSV)" in [b.label for b in at.get("download_button")]
 
     by_relation.save(expected, shipped)

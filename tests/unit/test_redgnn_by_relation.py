@@ -37,6 +37,10 @@ def test_rows_add_up_to_the_cards_test_metrics(umls, umls_frame):
     assert umls_frame["answers"].sum() == 2 * len(umls.kg.test)  # tail and head answer of every test triple
     assert umls_frame["share"].sum() == pytest.approx(1.0)
     assert umls_frame["answers"].is_monotonic_decreasing
+    fully_reached = umls_frame["reached"] == 1.0
+    assert fully_reached.any()
+    assert umls_frame.loc[fully_reached, "reached_mrr"].tolist() == pytest.approx(
+        umls_frame.loc[fully_reached, "mrr"].tolist(), abs=1e-12)
 
 
 def test_a_row_equals_the_evaluation_of_that_relation_alone(umls, umls_frame):
@@ -69,14 +73,18 @@ def test_training_queries_follow_the_recipe(umls_frame):
     assert ind_counts[: kg_ind.n_rel].tolist() == torch.bincount(kg_ind.train[:, 1], minlength=kg_ind.n_rel).tolist()
 
 
-def test_rare_relation_summary():
+def test_breakdown_summary():
     frame = pd.DataFrame({"relation": ["a", "b", "c"], "answers": [6, 3, 1], "mrr": [0.5, 1.0, 0.0],
-                          "training_queries": [100, 2, 0]})
-    summary = by_relation.rare_relation_summary(frame)
+                          "training_queries": [100, 2, 0], "reached": [1.0, 0.5, 0.0],
+                          "reached_mrr": [0.5, 1.0, float("nan")]})
+    summary = by_relation.breakdown_summary(frame)
+    assert summary["reached"] == pytest.approx(0.75)
+    assert summary["reached_mrr"] == pytest.approx((6 * 0.5 + 1.5 * 1.0) / 7.5)
+    assert summary["unreached_mrr"] == pytest.approx((6 * 0.5 + 3 * 1.0 - 4.5) / 2.5)
     assert summary["rare_share"] == pytest.approx(0.4)
     assert summary["rare_mrr"] == pytest.approx(3.0 / 4)
     assert summary["other_mrr"] == pytest.approx(0.5)
-    none_rare = by_relation.rare_relation_summary(frame.assign(training_queries=10))
+    none_rare = by_relation.breakdown_summary(frame.assign(training_queries=10))
     assert none_rare["rare_share"] == 0 and math.isnan(none_rare["rare_mrr"])
 
 

@@ -14,6 +14,8 @@ from ui.components.downloads import download_buttons, frame_csv
 #: above this many test queries on a CPU, computing the breakdown asks for a click and says it takes long
 SLOW_ON_CPU_QUERIES = 5000
 
+#: the page's table (the download has every column, NBFNet-tie MRR and relation ids too)
+SHOWN = ("relation", "answers", "share", "mrr", "hits@1", "hits@10", "reached", "reached_mrr", "training_queries")
 COLUMNS = {
     "relation": st.column_config.TextColumn("relation", width="medium", help="'inverse of r' asks for the head of r"),
     "answers": st.column_config.NumberColumn("test answers", format="%d"),
@@ -21,9 +23,10 @@ COLUMNS = {
     "mrr": st.column_config.NumberColumn("MRR", format="%.3f", help="average ties, as the card"),
     "hits@1": st.column_config.NumberColumn("Hits@1", format="%.3f"),
     "hits@10": st.column_config.NumberColumn("Hits@10", format="%.3f"),
-    "nbfnet_mrr": st.column_config.NumberColumn("MRR, NBFNet ties", format="%.3f"),
     "reached": st.column_config.NumberColumn("reached", format="%.3f",
                                              help="share of the answers within L hops of the head (others score 0)"),
+    "reached_mrr": st.column_config.NumberColumn("MRR if reached", format="%.3f",
+                                                 help="MRR over the reached answers only"),
     "training_queries": st.column_config.NumberColumn("training queries", format="%d",
                                                       help="training triples asking this relation"),
 }
@@ -36,11 +39,21 @@ def computed_breakdown(model_dir: str, data_root: str) -> pd.DataFrame:
     return by_relation.metrics_by_relation(load_model(model_dir, data_dir=data_root), "test", data_root)
 
 
-def summary_text(frame: pd.DataFrame) -> str:
-    """Two sentences from the numbers: how the test divides into relations, and how rarely trained ones do."""
-    summary = by_relation.rare_relation_summary(frame)
+def _small(x: float) -> str:
+    return f"{x:.3f}" if x >= 0.001 else "below 0.001"
+
+
+def summary_text(frame: pd.DataFrame, n_layer: int) -> str:
+    """Sentences from the numbers: how the test divides into relations, how many answers lie beyond the
+    propagation's reach, and how rarely trained relations do."""
+    summary = by_relation.breakdown_summary(frame)
     text = (f"**{len(frame)} query relations** have test answers ({int(frame['answers'].sum()):,} in all); "
             f"the largest, *{frame['relation'].iloc[0]}*, holds {frame['share'].iloc[0]:.0%} of them.")
+    unreached = 1.0 - summary["reached"]
+    if unreached > 0:
+        text += (f" **{unreached:.1%} of the test answers** lie more than {n_layer} hops from their head, score 0 "
+                 f"and rank among the other unreached entities (their MRR: {_small(summary['unreached_mrr'])}); the "
+                 f"reached ones score MRR **{summary['reached_mrr']:.3f}**.")
     if summary["rare_share"] > 0:
         text += (f" **{summary['rare_share']:.0%} of the test answers** ask a relation that fewer than "
                  f"{by_relation.RARE_QUERIES} training queries asked: their MRR is **{summary['rare_mrr']:.3f}**")
@@ -54,9 +67,9 @@ def summary_text(frame: pd.DataFrame) -> str:
 def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries: int, tag: str) -> None:
     st.subheader("Where is the model right? Test quality by relation")
     st.caption("Every test answer ranked as for the card (filtered, average ties), then grouped by the query's "
-               "relation. The answer-weighted mean of the MRR column is the card's test MRR. A relation that "
-               "training never asked leaves its query vector untrained: such relations show how far the model "
-               "transfers.")
+               "relation. The answer-weighted mean of the MRR column is the card's test MRR. A relation that no "
+               "training query asks is learned only as an edge label, never as a question: such relations show "
+               "how far the model transfers. The CSV also holds the MRR under NBFNet's ties.")
     frame = by_relation.load_saved(model_dir)
     if frame is None:
         slow = lm.device.type == "cpu" and n_test_queries > SLOW_ON_CPU_QUERIES
@@ -67,9 +80,9 @@ def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries:
         if not st.toggle("Compute the breakdown", key=f"kg-relations-{tag}"):
             return
         frame = computed_breakdown(model_dir, data_root)
-    st.markdown(summary_text(frame))
+    st.markdown(summary_text(frame, lm.model.n_layer))
     st.plotly_chart(group_quality_figure(frame, rare_below=by_relation.RARE_QUERIES), key=f"kg-relations-chart-{tag}")
-    st.dataframe(frame.drop(columns=["relation_id"]), hide_index=True, width="stretch", column_config=COLUMNS,
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, column_order=SHOWN,
                  height=min(388, (len(frame) + 1) * 35 + 3))
     download_buttons([("Download per-relation metrics (CSV)", frame_csv(frame),
                        f"redgnn-{tag}-by-relation.csv", "text/csv")], key=f"kg-relations-dl-{tag}")

@@ -25,7 +25,7 @@ FILE_NAME = "by_relation.json"
 #: a relation asked by fewer training queries than this is "rarely trained" in the page's summary
 RARE_QUERIES = 5
 COLUMNS = ["relation", "relation_id", "answers", "share", "mrr", "hits@1", "hits@10", "nbfnet_mrr", "reached",
-           "training_queries"]
+           "reached_mrr", "training_queries"]
 
 
 def training_query_counts(kg: KGData, inductive: bool) -> torch.Tensor:
@@ -48,8 +48,11 @@ def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> 
     n_rel2 = 2 * kg.n_rel
     answers = torch.bincount(rel, minlength=n_rel2).double()
 
+    def total(values: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(n_rel2, dtype=torch.float64).index_add_(0, rel, values.double())
+
     def per_relation(values: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(n_rel2, dtype=torch.float64).index_add_(0, rel, values.double()) / answers.clamp(min=1)
+        return total(values) / answers.clamp(min=1)
 
     average, pessimistic = ranked.by_policy["average"], ranked.by_policy["pessimistic"]
     trained = training_query_counts(kg, config.inductive)
@@ -58,23 +61,32 @@ def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> 
                "share": (answers / answers.sum()).tolist(), "mrr": per_relation(1 / average).tolist(),
                "hits@1": per_relation(average <= 1).tolist(), "hits@10": per_relation(average <= 10).tolist(),
                "nbfnet_mrr": per_relation(1 / pessimistic).tolist(), "reached": per_relation(ranked.reached).tolist(),
+               "reached_mrr": (total(ranked.reached / average) / total(ranked.reached)).tolist(),  # NaN: none reached
                "training_queries": trained.tolist()}
     frame = pd.DataFrame(columns)
     frame = frame[frame["answers"] > 0].sort_values(["answers", "relation_id"], ascending=[False, True])
     return frame.reset_index(drop=True)
 
 
-def rare_relation_summary(frame: pd.DataFrame, rare: int = RARE_QUERIES) -> dict[str, float]:
-    """Share of the answers whose relation had fewer than ``rare`` training queries, and the MRR of those
-    answers and of the others (NaN where a group is empty)."""
+def breakdown_summary(frame: pd.DataFrame, rare: int = RARE_QUERIES) -> dict[str, float]:
+    """Over all answers: the share reached in L hops and the MRR of the reached and of the unreached
+    answers (those score 0); the share whose relation had fewer than ``rare`` training queries, and the MRR
+    of those answers and of the others (NaN where a group is empty)."""
     is_rare = frame["training_queries"] < rare
     total = frame["answers"].sum()
+    n_reached = frame["reached"] * frame["answers"]
+    reached_rr = (frame["reached_mrr"].fillna(0.0) * n_reached).sum()
+    all_rr = (frame["mrr"] * frame["answers"]).sum()
 
     def mrr(rows: pd.DataFrame) -> float:
         n = rows["answers"].sum()
         return float((rows["mrr"] * rows["answers"]).sum() / n) if n else float("nan")
 
-    return {"rare_share": float(frame.loc[is_rare, "answers"].sum() / total), "rare_mrr": mrr(frame[is_rare]),
+    return {"reached": float(n_reached.sum() / total),
+            "reached_mrr": float(reached_rr / n_reached.sum()) if n_reached.sum() else float("nan"),
+            "unreached_mrr": float((all_rr - reached_rr) / (total - n_reached.sum()))
+            if total - n_reached.sum() > 0.5 else float("nan"),
+            "rare_share": float(frame.loc[is_rare, "answers"].sum() / total), "rare_mrr": mrr(frame[is_rare]),
             "other_mrr": mrr(frame[~is_rare])}
 
 
@@ -83,7 +95,7 @@ def save(frame: pd.DataFrame, model_dir: str | Path, split: str = "test") -> Pat
     model_dir = Path(model_dir)
     path = model_dir / FILE_NAME
     payload = {"model_sha256": sha256_file(model_dir / "model.pt"), "split": split,
-               "rows": frame[COLUMNS].to_dict(orient="records")}
+               "rows": json.loads(frame[COLUMNS].to_json(orient="records", double_precision=15))}  # NaN -> null
     path.write_text(json.dumps(payload, indent=0) + "\n", encoding="utf-8")
     return path
 
@@ -99,5 +111,7 @@ def load_saved(model_dir: str | Path, split: str = "test") -> pd.DataFrame | Non
     except (OSError, ValueError):
         return None
     if payload.get("split") != split or payload.get("model_sha256") != sha256_file(model_dir / "model.pt"):
+        return None
+    if not payload.get("rows") or set(COLUMNS) - set(payload["rows"][0]):  # written by an older version
         return None
     return pd.DataFrame(payload["rows"], columns=COLUMNS)

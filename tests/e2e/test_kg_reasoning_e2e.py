@@ -163,3 +163,45 @@ def test_uploaded_triples_are_ranked_and_downloaded(page, kg_server, tmp_path):
     main.get_by_role("button", name="Download results (CSV)").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     full_page_screenshot(page, "kg_reasoning_upload")
+
+
+def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server, tmp_path):
+    """The per-relation section: its chart is drawn, its CSV has every test answer once and its rows'
+    answer-weighted MRR is the checkpoint's test MRR (shipped: precomputed; a fresh run: computed on request)."""
+    import pandas as pd
+
+    from backend.core import store
+    from backend.core.data import resolve_data_root
+    from backend.kg.loader import load_redgnn_layout
+
+    server, label = kg_server
+    kg = load_redgnn_layout("family", resolve_data_root(None))
+    page.goto(f"{server.url}/kg-reasoning")
+    wait_for_app(page, heading=HEADING)
+    if selected(page, "Checkpoint") != label:
+        choose(page, "Checkpoint", label)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Where is the model right?").first.scroll_into_view_if_needed()
+    toggle = main.get_by_text("Compute the breakdown")
+    if toggle.count():
+        toggle.first.click()
+        wait_for_app(page)
+    button = main.get_by_role("button", name="Download per-relation metrics (CSV)").first
+    button.wait_for()
+    assert main.get_by_text("query relations").count() >= 1
+    assert main.locator(".js-plotly-plot").count() >= 2, "no per-relation chart"
+    with page.expect_download() as info:
+        button.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    rows = pd.read_csv(target)
+    assert rows["answers"].sum() == 2 * len(kg.test)
+    card = next(c for c in store.list_cards(method="redgnn") if c.dataset == "family") if label == "family" else None
+    mrr = (rows["mrr"] * rows["answers"]).sum() / rows["answers"].sum()
+    if card is not None:
+        assert mrr == pytest.approx(card.metrics["test"]["mrr"], abs=2e-3)
+    assert 0 < mrr <= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    button.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    full_page_screenshot(page, "kg_reasoning_by_relation_family")

@@ -13,8 +13,8 @@
 # memory, test MRR vs time over 60 s of training). train: continues the shipped WN18RR checkpoint for
 # WN_TRAIN_SECONDS (120), measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with
 # the faster step (continuing the shipped checkpoint) for what the time left allows after one valid+test pass
-# at the measured rate, then continues the shipped fb237_v4 checkpoint if time is left. Checkpoints
-# (model.pt + card.json) and JSON land in $OUT.
+# at the measured rate, saves the new FB15k-237 checkpoint's test metrics per relation (by_relation.json), then
+# continues the shipped fb237_v4 checkpoint if time is left. Checkpoints (model.pt + card.json) and JSON land in $OUT.
 # Evaluation batch sizes are larger than the original's (ranking is per query: results do not change).
 # A failing step is logged and the next one runs. DEVICE=cpu TOTAL_SECONDS=.. dry-runs it here.
 set -uo pipefail
@@ -75,6 +75,10 @@ print('dense' if r[1] > 1.1 * r[0] else 'sparse')" "$OUT/redgnn-fb15k-237-$dev.j
     if (( fb_s > 30 )); then
       step python -m backend -v train redgnn --dataset fb15k-237 --device "$dev" --max-seconds "$fb_s" \
         --n-tbatch 32 --output "$OUT/fb15k-237" "${fb_from[@]}" "${fb_prop[@]}"
+    fi
+    # the new checkpoint's test metrics per relation (one test pass; ~1 h on a CPU), for the page
+    if [[ -f "$OUT/fb15k-237/card.json" ]] && (( $(left) > pass_s / 2 + 60 )); then
+      step python scripts/relation_breakdowns.py --device "$dev" "$OUT/fb15k-237"
     fi
     v4_s=$(( $(left) - 60 ))
     echo "fb237_v4: budget ${v4_s}s"

@@ -136,3 +136,16 @@ def test_group_quality_figure_draws_zero_counts_at_the_left_edge():
     assert fig.layout.xaxis.ticktext[-1] == "10,000"  # one decade above the largest count
     assert trace.marker.size[0] > trace.marker.size[1]
     assert group_quality_figure(frame.iloc[:0]).layout.annotations[0].text == "Nothing to show."
+
+
+def test_script_writes_the_breakdown_once(tmp_path, capsys):
+    from scripts.relation_breakdowns import main as write_breakdowns
+
+    folder = tmp_path / "umls"
+    shutil.copytree(store.MODELS_DIR / "redgnn" / "umls", folder)
+    (folder / by_relation.FILE_NAME).unlink(missing_ok=True)
+    assert write_breakdowns([str(folder)]) == 0
+    assert "umls: 72 relations" in capsys.readouterr().out  # umls has 46 relations; 72 of the 92 have test answers
+    assert by_relation.load_saved(folder) is not None
+    assert write_breakdowns([str(folder)]) == 0
+    assert capsys.readouterr().out.strip() == "umls: current"

@@ -70,6 +70,15 @@ def selected(page, label: str) -> str:
     return combobox(page, label).input_value()
 
 
+def open_checkpoint(page, server, label: str):
+    """The page with checkpoint ``label`` picked; returns its main area."""
+    page.goto(f"{server.url}/kg-reasoning")
+    wait_for_app(page, heading=HEADING)
+    if selected(page, "Checkpoint") != label:
+        choose(page, "Checkpoint", label)
+    return page.get_by_test_id("stMain")
+
+
 def close_page_not_found(page) -> None:
     """A cold deep link must not show Streamlit's "Page not found" dialog (it made pages inert while the
     UI folder was called ``pages/``, which triggers Streamlit's legacy multipage discovery)."""
@@ -141,11 +150,7 @@ def test_uploaded_triples_are_ranked_and_downloaded(page, kg_server, tmp_path):
     upload.write_text("head\trelation\ttail\n" + "\n".join(rows[:3] + ["nobody\tson\t3"] + rows[3:]) + "\n",
                       encoding="utf-8")
 
-    page.goto(f"{server.url}/kg-reasoning")
-    wait_for_app(page, heading=HEADING)
-    if selected(page, "Checkpoint") != label:
-        choose(page, "Checkpoint", label)
-    main = page.get_by_test_id("stMain")
+    main = open_checkpoint(page, server, label)
     main.get_by_text("Rank your own triples").first.scroll_into_view_if_needed()
     main.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     main.get_by_text("6 triples scored").first.wait_for()
@@ -176,11 +181,7 @@ def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server,
 
     server, label = kg_server
     kg = load_redgnn_layout("family", resolve_data_root(None))
-    page.goto(f"{server.url}/kg-reasoning")
-    wait_for_app(page, heading=HEADING)
-    if selected(page, "Checkpoint") != label:
-        choose(page, "Checkpoint", label)
-    main = page.get_by_test_id("stMain")
+    main = open_checkpoint(page, server, label)
     main.get_by_text("Where is the model right?").first.scroll_into_view_if_needed()
     toggle = main.get_by_text("Compute the breakdown")
     if toggle.count():

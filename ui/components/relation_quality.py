@@ -73,7 +73,7 @@ def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries:
     frame = by_relation.load_saved(model_dir)
     if frame is None:
         slow = lm.device.type == "cpu" and n_test_queries > SLOW_ON_CPU_QUERIES
-        note = (f"{n_test_queries:,} test queries: on this CPU that can take an hour or more; "
+        note = (f"{n_test_queries:,} test queries: on a CPU that can take hours; "
                 f"`python -m backend evaluate redgnn --dataset {lm.card.dataset} --breakdown` runs it in a terminal."
                 if slow else f"Not computed for this checkpoint yet: it runs the {n_test_queries:,} test queries once.")
         st.caption(note)

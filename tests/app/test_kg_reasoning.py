@@ -277,3 +277,8 @@ def test_quality_by_relation_is_computed_on_request_then_read_from_the_checkpoin
     at = open_page()
     assert not [t for t in at.toggle if t.key.startswith("kg-relations-")]
     assert frame_with(at, "relation", "training_queries")["relation"].tolist() == expected["relation"].tolist()
+    relation = next(s for s in at.selectbox if s.key.startswith("kg-rel-")).value
+    row = expected[expected["relation_id"] == relation]
+    line = (f"*{row['relation'].iloc[0]}* scores MRR **{row['mrr'].iloc[0]:.3f}**" if len(row)
+            else "This relation has no test answers")
+    assert line in text_of(at)  # the query's answers say how well the model does on their relation

@@ -86,3 +86,19 @@ def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries:
                  height=min(388, (len(frame) + 1) * 35 + 3))
     download_buttons([("Download per-relation metrics (CSV)", frame_csv(frame),
                        f"redgnn-{tag}-by-relation.csv", "text/csv")], key=f"kg-relations-dl-{tag}")
+
+
+def relation_track_record(model_dir: str, relation_id: int) -> str | None:
+    """One line on how well this checkpoint answers ``relation_id`` on the test split (from its saved
+    breakdown), for reading a single query's answers; None when no breakdown is saved."""
+    frame = by_relation.load_saved(model_dir)
+    if frame is None:
+        return None
+    rows = frame[frame["relation_id"] == relation_id]
+    if rows.empty:
+        return "This relation has no test answers, so how well the model answers it is not measured."
+    row = rows.iloc[0]
+    trained = int(row["training_queries"])
+    return (f"How far to trust these answers: on the test split, *{row['relation']}* scores MRR "
+            f"**{row['mrr']:.3f}** and Hits@10 **{row['hits@10']:.3f}** over {int(row['answers']):,} answers; "
+            f"{trained:,} training {'query' if trained == 1 else 'queries'} asked it.")

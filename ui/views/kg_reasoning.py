@@ -31,7 +31,7 @@ from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
 from ui.components.model_card import format_count, format_seconds, show_card, trained_on  # noqa: E402
-from ui.components.relation_quality import relation_quality_section  # noqa: E402
+from ui.components.relation_quality import relation_quality_section, relation_track_record  # noqa: E402
 
 #: above this many entities the head picker is a text filter plus a list of the first matches
 LARGE_ENTITY_LIST = 5000
@@ -231,6 +231,9 @@ def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str
         return
     query_text = f"({kg.entity_label(head)}, {kg.relation_label(relation)}, ?)"
     st.markdown(f"**Top {len(frame)} answers to {query_text}** out of {kg.n_ent:,} entities")
+    track_record = relation_track_record(model_dir, int(relation))
+    if track_record:
+        st.caption(track_record)
     left, right = st.columns([3, 2])
     with left:
         st.dataframe(answers_table(frame), hide_index=True, placeholder="—", width="stretch", column_config=ANSWER_COLUMNS,

@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--eval-queries", type=int, default=1000)
     ap.add_argument("--curve-seconds", type=float, default=0.0, help="train this long and report test MRR vs time")
     ap.add_argument("--batch", type=int, default=0, help="override the training batch size")
-    ap.add_argument("--tbatch", type=int, default=0, help="override the evaluation batch size")
+    ap.add_argument("--tbatch", type=int, default=0, help="override the evaluation batch size (GPU; a CPU tunes it)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--output", default="", help="also write the JSON here")
     ap.add_argument("--profile", default="", help="write an operator profile of 10 training steps here")
@@ -183,7 +183,8 @@ def main(argv=None) -> dict:
               "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned,
               "propagation": args.propagation, "compile": args.compile,
               "cuda_graphs": args.compile and device.type == "cuda" and not args.no_cuda_graphs,
-              "n_batch": config.n_batch, "n_tbatch": config.n_tbatch,
+              "n_batch": config.n_batch,
+              "n_tbatch": config.n_tbatch if device.type != "cpu" else "tuned on the CPU (backend/core/batching.py)",
               "train_queries_per_s": round(train_rate, 1), **step_counts,
               "eval_queries_per_s": round(eval_rate, 1), **phase_peaks}
     tasks = eval_tasks(kg, kg_ind, "cpu")  # one valid+test pass: how long a full evaluation takes at this rate

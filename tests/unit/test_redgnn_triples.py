@@ -38,7 +38,7 @@ def test_each_rank_is_the_brute_force_filtered_rank(umls):
     triples = torch.tensor([[h, r, t] for h in (0, 5, 17) for r in (0, 3, 50) for t in (1, 8, 99)])
     frame = score_triples(umls, read_triples(umls, _rows(umls, triples)))
     assert len(frame) == len(triples)
-    queries = torch.unique(triples[:, 0] * 2 * kg.n_rel + triples[:, 1])  # one batch, as score_triples runs it
+    queries = torch.unique(triples[:, 0] * 2 * kg.n_rel + triples[:, 1])  # one batch (score_triples: any size)
     with torch.no_grad():
         scores = umls.model(queries // (2 * kg.n_rel), queries % (2 * kg.n_rel), umls.graph)
     for (h, r, t), got in zip(triples.tolist(), frame.itertuples()):
@@ -46,7 +46,8 @@ def test_each_rank_is_the_brute_force_filtered_rank(umls):
         competes = ~umls.known.mask(torch.tensor([h]), torch.tensor([r]))[0]
         competes[t] = False
         expected = 1 + (s[competes] > s[t]).sum().item() + 0.5 * (s[competes] == s[t]).sum().item()
-        assert got.rank == expected and got.score == pytest.approx(s[t].item())
+        # scores agree up to float rounding across batch sizes (matrix kernels differ), ranks exactly
+        assert got.rank == expected and got.score == pytest.approx(s[t].item(), rel=1e-5, abs=1e-6)
         assert got.best_answer == kg.entity_text(int(s.argmax()))
 
 

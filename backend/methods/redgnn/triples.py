@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from backend.core.batching import query_slices
 from backend.core.metrics import filtered_ranks
 from backend.core.tables import Column, Problem, Table, read_table
 
@@ -64,8 +65,8 @@ def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int |
     keys, inverse = torch.unique(heads * n_rel2 + rels, return_inverse=True)
     batch_size = batch_size or int(lm.card.train["config"].get("n_tbatch", 50))
     parts: list[pd.DataFrame] = []
-    for start in range(0, len(keys), batch_size):
-        q = keys[start:start + batch_size]
+    for part in query_slices(len(keys), batch_size, device):
+        start, q = part.start, keys[part]
         q_heads, q_rels = q // n_rel2, q % n_rel2
         scores = lm.model(q_heads, q_rels, lm.graph)                       # [b, N]
         known = lm.known.mask(q_heads, q_rels)

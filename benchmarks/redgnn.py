@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import resource
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.core.device import device_label, keep_freed_memory, seed_everything, select_device  # noqa: E402
+from backend.core.files import emit_json  # noqa: E402
 from backend.kg.graph import EdgeIndex  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.train import (  # noqa: E402
@@ -206,10 +206,7 @@ def main(argv=None) -> dict:
         result["original"] = ref
         result["speedup_train"] = round(result["train_queries_per_s"] / ref["train_qps"], 2)
         result["speedup_eval"] = round(result["eval_queries_per_s"] / ref["eval_qps"], 2)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+    emit_json(result, args.output)
     return result
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from backend.core import store
-from backend.methods.redgnn.explain import load_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.core import store  # noqa: E402
+from backend.core.files import emit_json  # noqa: E402
+from backend.methods.redgnn.explain import load_model  # noqa: E402
 
 # the module (the package's name `train` is its train function)
 redgnn_train = importlib.import_module("backend.methods.redgnn.train")
@@ -53,10 +56,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     result = {"device": "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__,
               "runs": [measure(folder) for folder in args.checkpoints]}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+    emit_json(result, args.output)
     return result
 
 

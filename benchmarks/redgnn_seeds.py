@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.core.device import device_label, keep_freed_memory, select_device  # noqa: E402
+from backend.core.files import emit_json  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.train import train  # noqa: E402
 
@@ -69,10 +69,7 @@ def main() -> None:
               "threads": torch.get_num_threads(), "n_seeds": len(runs),
               "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("seed", "output")},
               "selection": "epoch with the best valid MRR, per seed", "runs": runs, "test": summarise(runs)}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.output)
 
 
 if __name__ == "__main__":

@@ -40,3 +40,14 @@ def sha256_file(path: str | os.PathLike, decompress: bool = False) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def emit_json(result: dict, output: str | os.PathLike | None = None) -> str:
+    """Print ``result`` as indented JSON (what the benchmark scripts report) and, with ``output``, write it there."""
+    import json
+
+    text = json.dumps(result, indent=1)
+    print(text)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    return text

@@ -2,6 +2,8 @@
 size that the timed first batches found fastest."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from backend.core import batching
@@ -67,3 +69,26 @@ def test_short_inputs_and_the_gpu_path():
     assert gpu == [slice(0, 3), slice(3, 6), slice(6, 7)]
     assert sum(p.stop - p.start for p in query_slices(100, 50, "cpu")) == 100
     assert batching.CPU_LARGEST >= 32
+
+
+@pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set")
+def test_the_benchmark_compares_both_batchings_on_a_shipped_checkpoint(tmp_path, capsys):
+    """benchmarks/redgnn_eval_batching.py: both batchings rank the same test split to the same MRR."""
+    import importlib.util
+    import json
+
+    from backend.core import store
+
+    if not (store.MODELS_DIR / "redgnn" / "nell_v1-inductive" / "card.json").exists():
+        pytest.skip("nell_v1-inductive is not shipped")
+    path = store.PROJECT_ROOT / "benchmarks" / "redgnn_eval_batching.py"
+    spec = importlib.util.spec_from_file_location("redgnn_eval_batching", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "batching.json"
+    result = module.main(["nell_v1-inductive", "--output", str(out)])
+    run = result["runs"][0]
+    assert run["configured"]["mrr"] == pytest.approx(run["tuned"]["mrr"], abs=1e-5)
+    card = store.load_card(store.MODELS_DIR / "redgnn" / "nell_v1-inductive")
+    assert run["configured"]["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=2e-3)
+    assert run["speedup"] > 0 and json.loads(out.read_text()) == json.loads(capsys.readouterr().out)

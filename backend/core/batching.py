@@ -3,9 +3,10 @@
 On a GPU a large batch is best and the method's configured size is used. On a CPU the best size depends
 on the machine's caches and on how much of the graph each query touches: measured on this project's
 2-core CPU, RED-GNN evaluates family fastest 16 queries at a time, umls and WN18RR 4, FB15k-237 1, and
-the original's 50 is up to 2.4x slower there. So on a CPU the first batches climb from the configured size,
-dividing (or multiplying) it by 4 while that is clearly faster; where they stop serves the rest. Results do not depend on the batch size (up to float rounding, ~1e-6
-relative, as matrix kernels differ with the batch's shape), only the speed does.
+the original's 50 is up to 2.4x slower there. So on a CPU the first batches climb from the configured
+size, dividing (or multiplying) it by 4 while that is clearly faster; where they stop serves the rest.
+Results do not depend on the batch size (up to float rounding, ~1e-6 relative, as matrix kernels differ
+with the batch's shape), only the speed does.
 """
 from __future__ import annotations
 

@@ -7,10 +7,10 @@
 # The device tool brings back at most 8 files: write into a work folder and pack it, e.g. (one call, ~9 min)
 #   mkdir -p $OUT; (OUT=/tmp/g TOTAL_SECONDS=550 timeout -k 5 570 bash benchmarks/gpu_redgnn.sh run) >/tmp/g.log 2>&1;
 #   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
-# Within TOTAL_SECONDS (default 520) of wall time. speed: family with the sparse training step, the compiled
-# dense one, and the compiled dense one replayed as CUDA graphs (throughput, kernel and graph launches per
-# step; the last also trains family for FAMILY_CURVE seconds to show its quality), WN18RR (throughput, peak
-# memory, test MRR vs time over 60 s of training). train: continues the shipped WN18RR checkpoint for
+# Within TOTAL_SECONDS (default 520) of wall time. speed: family with the dense step replayed as one CUDA
+# graph (compiled, also training family for FAMILY_CURVE seconds to show its quality; and eager), the sparse
+# step, the compiled dense one without graphs (throughput, kernel and graph launches per step), WN18RR
+# (throughput, peak memory, test MRR vs time over 60 s of training). train: continues the shipped WN18RR checkpoint for
 # WN_TRAIN_SECONDS (120), measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with
 # the faster step (continuing the shipped checkpoint) for what the time left allows after one valid+test pass
 # at the measured rate, saves the new FB15k-237 checkpoint's test metrics per relation (by_relation.json), then
@@ -36,14 +36,18 @@ case "${1:-run}" in
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null
     python -c "import torch, torch_geometric; print('torch', torch.__version__, 'pyg', torch_geometric.__version__)"
     if [[ "$1" != train ]]; then
+      # the whole dense step replayed as one CUDA graph (compiled, then eager kernels; the first also trains
+      # family for FAMILY_CURVE seconds to show its quality), then the sparse step and the compiled dense one
+      step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
+        --eval-queries 500 --propagation dense --compile --curve-seconds "${FAMILY_CURVE:-40}" \
+        --output "$OUT/redgnn-family-$dev-dense-cuda-graphs.json" --profile "$OUT/profile-family-$dev-dense-cuda-graphs.txt"
+      step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
+        --eval-queries 500 --propagation dense --output "$OUT/redgnn-family-$dev-dense-eager-cuda-graphs.json"
       step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
         --eval-queries 3000 --tbatch "${FAMILY_TBATCH:-500}" --output "$OUT/redgnn-family-$dev.json" \
         --profile "$OUT/profile-family-$dev.txt"
       step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
         --eval-queries 500 --propagation dense --compile --no-cuda-graphs --output "$OUT/redgnn-family-$dev-dense-compiled.json"
-      step python benchmarks/redgnn.py --dataset family --device "$dev" --train-batches "${FAMILY_BATCHES:-200}" \
-        --eval-queries 500 --propagation dense --compile --curve-seconds "${FAMILY_CURVE:-40}" \
-        --output "$OUT/redgnn-family-$dev-dense-cuda-graphs.json" --profile "$OUT/profile-family-$dev-dense-cuda-graphs.txt"
       if (( ${WN_SPEED:-1} )); then
         step python benchmarks/redgnn.py --dataset WN18RR --device "$dev" --train-batches "${WN_BATCHES:-100}" \
           --eval-queries 2000 --tbatch "${WN_TBATCH:-200}" --curve-seconds "$curve" --output "$OUT/redgnn-WN18RR-$dev.json" \

@@ -29,7 +29,8 @@ from backend.core.files import emit_json  # noqa: E402
 from backend.kg.graph import EdgeIndex  # noqa: E402
 from backend.methods.redgnn.config import config_for  # noqa: E402
 from backend.methods.redgnn.train import (  # noqa: E402
-    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, make_train_step, train)
+    _epoch_queries, build_model, eval_tasks, evaluate_task, load_data, make_optimizer, make_train_step, train,
+    uses_cuda_graphs)
 
 # original RED-GNN (LARS-research/RED-GNN c9badff), measured-originals.md
 ORIGINAL = {
@@ -107,6 +108,8 @@ def measure_training(config, kg, device, n_batches: int, profile_to: str = "") -
     _sync(device)
     rate = (n_batches - 3) * bs / (time.perf_counter() - t0)
     counts = {**count_step_operators(step, device), "first_step_seconds": round(first_step, 2)}
+    if train_step.captured is not None:  # did the capture work, or did the step fall back to launching kernels
+        counts["cuda_graph_captured"] = train_step.captured.captures > 0 and not train_step.captured.failed
     if profile_to:  # where a training step spends its time: operator table of 10 more steps
         from torch.profiler import ProfilerActivity, profile
 
@@ -154,7 +157,7 @@ def main(argv=None) -> dict:
                     help="training forward; dense: every entity and edge per query, fixed shapes, no host syncs")
     ap.add_argument("--compile", action="store_true", help="torch.compile the dense training step")
     ap.add_argument("--no-cuda-graphs", action="store_true",
-                    help="with --compile on a GPU: plain compiled kernels, not replayed as CUDA graphs")
+                    help="with --propagation dense on a GPU: launch the step's kernels, not one replayed CUDA graph")
     args = ap.parse_args(argv)
 
     allocator_tuned = keep_freed_memory()  # as `python -m backend` does; PARSIMONY_KEEP_MEMORY=0 measures without
@@ -182,7 +185,7 @@ def main(argv=None) -> dict:
     result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "keep_freed_memory": allocator_tuned,
               "propagation": args.propagation, "compile": args.compile,
-              "cuda_graphs": args.compile and device.type == "cuda" and not args.no_cuda_graphs,
+              "cuda_graphs": uses_cuda_graphs(config, device),
               "n_batch": config.n_batch,
               "n_tbatch": config.n_tbatch if device.type != "cpu" else "tuned on the CPU (backend/core/batching.py)",
               "train_queries_per_s": round(train_rate, 1), **step_counts,

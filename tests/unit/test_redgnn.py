@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 
 from backend.kg.graph import AnswerIndex, EdgeIndex, GroupedIndex, distinct_queries
 from backend.methods.redgnn.explain import k_best_paths, r_digraph
-from backend.methods.redgnn.config import RedGNNConfig
+from backend.methods.redgnn.config import RedGNNConfig, config_for
 from backend.methods.redgnn.model import ACTIVATIONS, LayerTrace, RedGNN, softmax_cross_entropy
 from backend.methods.redgnn.train import batch_loss_fn, make_optimizer, make_train_step
 
@@ -149,33 +150,83 @@ def test_training_step_is_the_same_for_the_sparse_and_the_compiled_dense_forward
     assert math.isfinite(step(batches[0], g))
 
 
-def test_training_step_goes_on_without_cuda_graphs_when_their_capture_fails(monkeypatch, caplog):
-    """A GPU session must not lose its run to a failed CUDA-graph capture: the step logs it, recompiles
-    without graphs and returns the same loss as a step that never tried them."""
-    from backend.methods.redgnn import train as train_module
+class _ReplayingGraph:
+    """Stands in for torch.cuda.CUDAGraph on a CPU: 'capture' keeps the step, replay runs it into the buffer."""
+
+    def __init__(self):
+        self.fn, self.out, self.replays = None, None, 0
+
+    def replay(self):
+        self.replays += 1
+        self.out.copy_(self.fn())
+
+
+def _fake_record(graph, fn):
+    graph.fn, graph.out = fn, torch.zeros(2)
+    return graph.out
+
+
+def _dense_step_losses(monkeypatch, graphs: bool, record=_fake_record, n_epochs: int = 2):
+    """Losses of a few dense training steps over two epoch graphs (7 batches each, the last one short),
+    with or without the CUDA-graph replay path (faked on the CPU), and the step for inspection."""
+    from backend.core.cuda_graphs import CapturedStep
+    train_module = importlib.import_module("backend.methods.redgnn.train")
 
     config = RedGNNConfig(dataset="family", lr=1e-2, decay_rate=1.0, lamb=1e-4, hidden_dim=8, attn_dim=4, n_layer=3,
-                          dropout=0.0, act="relu", n_batch=4, n_tbatch=4, propagation="dense", compile=True)
-    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
-    batch = torch.tensor([[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]])
-    real_loss_fn = train_module.batch_loss_fn
-
-    def loss_fn(model, cfg):
-        if cfg.cuda_graphs:
-            def capture_fails(q, graph):
-                raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
-            return capture_fails
-        return real_loss_fn(model, cfg)
-
-    monkeypatch.setattr(train_module, "batch_loss_fn", loss_fn)
+                          dropout=0.0, act="relu", n_batch=4, n_tbatch=4, propagation="dense", cuda_graphs=graphs)
     monkeypatch.setattr(train_module, "uses_cuda_graphs", lambda cfg, device: cfg.cuda_graphs)
+    monkeypatch.setattr(CapturedStep, "graph_type", staticmethod(_ReplayingGraph))
+    monkeypatch.setattr(CapturedStep, "record", staticmethod(record))
+    torch.manual_seed(0)
+    queries = torch.stack([torch.randint(0, N_ENT, (26,)), torch.randint(0, 2 * N_REL, (26,)),
+                           torch.randint(0, N_ENT, (26,))], 1)
     model = _model(n_layer=3).train()
+    step = make_train_step(model, torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4), config)
+    losses = []
+    for _ in range(n_epochs):
+        g = EdgeIndex(TRIPLES, N_ENT, N_REL)  # a new graph object each epoch, as the trainer's re-split
+        losses += [step(queries[i:i + 4], g) for i in range(0, 26, 4)]
+    return losses, step, model
+
+
+def test_cuda_graph_replay_trains_exactly_as_the_eager_step(monkeypatch):
+    """The replayed step (faked: the kept step re-run into the output buffer) gives the eager step's losses
+    and weights; each epoch graph is captured once after two warm-up batches, the short last batch runs
+    eagerly, and every other batch replays the capture with its own data."""
+    eager, _, eager_model = _dense_step_losses(monkeypatch, graphs=False)
+    replayed, step, replay_model = _dense_step_losses(monkeypatch, graphs=True)
+    assert replayed == pytest.approx(eager, rel=1e-5)
+    for a, b in zip(replay_model.parameters(), eager_model.parameters()):
+        torch.testing.assert_close(a, b)
+    captured = step.captured
+    assert captured.captures == 2 and not captured.failed
+    # per epoch: 2 warm-up batches, 1 captured (replayed once), 3 replays, 1 short batch eager
+    assert captured.graph.replays == 4 and captured.seen == 3
+
+
+def test_training_goes_on_eagerly_when_cuda_graph_capture_fails(monkeypatch, caplog):
+    """A GPU session must not lose its run to a failed capture: the step logs it and runs eagerly, with the
+    losses of a step that never tried."""
+    def capture_fails(graph, fn):
+        raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+
+    eager, _, _ = _dense_step_losses(monkeypatch, graphs=False)
     with caplog.at_level("WARNING"):
-        loss = make_train_step(model, make_optimizer(model, config), config)(batch, g)
-    assert "CUDA graphs failed (RuntimeError: CUDA error: operation not permitted" in caplog.text
-    reference = _model(n_layer=3).train()
-    plain = dataclasses.replace(config, cuda_graphs=False)
-    assert loss == pytest.approx(make_train_step(reference, make_optimizer(reference, plain), plain)(batch, g), rel=1e-5)
+        losses, step, _ = _dense_step_losses(monkeypatch, graphs=True, record=capture_fails)
+    assert "CUDA graph capture failed (RuntimeError: CUDA error: operation not permitted" in caplog.text
+    assert step.captured.failed and step.captured.captures == 0
+    assert losses == pytest.approx(eager, rel=1e-5)
+
+
+def test_cuda_graphs_only_for_the_dense_step_on_a_gpu():
+    train_module = importlib.import_module("backend.methods.redgnn.train")
+    dense = dataclasses.replace(config_for("family"), propagation="dense")
+    assert train_module.uses_cuda_graphs(dense, torch.device("cuda"))
+    assert not train_module.uses_cuda_graphs(dense, torch.device("cpu"))
+    assert not train_module.uses_cuda_graphs(dataclasses.replace(dense, cuda_graphs=False), torch.device("cuda"))
+    assert not train_module.uses_cuda_graphs(config_for("family"), torch.device("cuda"))
+    model = _model(n_layer=3)  # on a CPU the optimiser stays the plain one
+    assert not make_optimizer(model, dense).param_groups[0]["capturable"]
 
 
 @pytest.mark.parametrize("n_layer", [2, 3])

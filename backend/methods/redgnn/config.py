@@ -61,7 +61,7 @@ class RedGNNConfig:
     init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
     propagation: str = "sparse"     # training forward: "sparse" (reached nodes only) or "dense" (small graphs, GPU)
     compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)
-    cuda_graphs: bool = True        # with compile on a GPU: replay the step's kernels as CUDA graphs (reduce-overhead)
+    cuda_graphs: bool = True        # dense forward on a GPU: replay the whole step as one CUDA graph
 
     @property
     def inductive(self) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from backend.core.batching import query_slices
+from backend.core.cuda_graphs import CapturedStep
 from backend.core.device import device_label, seed_everything, select_device
 from backend.core.metrics import filtered_ranks, ranking_metrics
 from backend.core.progress import NullProgress, ProgressCallback, ProgressEvent
@@ -131,8 +132,7 @@ def build_model(config: RedGNNConfig, n_rel: int) -> RedGNN:
 def batch_loss_fn(model: RedGNN, config: RedGNNConfig):
     """(queries [B, 3], graph) -> summed softmax cross-entropy of a training batch, by the configured forward:
     sparse, dense (same scores, fixed shapes) or dense through torch.compile (compiled on the first batch,
-    and again for a last, smaller batch). Compiled on a GPU, the step's kernels are captured once and replayed
-    as CUDA graphs (mode reduce-overhead): the host then launches a few graphs instead of hundreds of kernels."""
+    and again for a last, smaller batch)."""
     if config.propagation == "sparse":
         if config.compile:
             raise ValueError("--compile needs --propagation dense (the sparse forward's shapes change every batch)")
@@ -143,55 +143,42 @@ def batch_loss_fn(model: RedGNN, config: RedGNNConfig):
     def dense_loss(heads, q_rels, answers, edges, n_ent):
         return softmax_cross_entropy(model.forward_dense(heads, q_rels, edges, n_ent), answers)
 
-    loss = dense_loss
-    if config.compile:
-        graphs = uses_cuda_graphs(config, next(model.parameters()).device)
-        loss = torch.compile(dense_loss, mode="reduce-overhead" if graphs else None)
+    loss = torch.compile(dense_loss) if config.compile else dense_loss
     return lambda q, graph: loss(q[:, 0], q[:, 1], q[:, 2], graph.batched_edges(len(q)), graph.n_ent)
 
 
 def uses_cuda_graphs(config: RedGNNConfig, device: torch.device) -> bool:
-    """Whether the step is compiled to replay CUDA graphs: compiled dense forward on a GPU, unless switched off."""
-    return config.compile and config.cuda_graphs and device.type == "cuda"
+    """Whether the whole step is replayed as a CUDA graph: the dense forward on a GPU, unless switched off
+    (the sparse forward's shapes depend on the data)."""
+    return config.propagation == "dense" and config.cuda_graphs and torch.device(device).type == "cuda"
 
 
 def make_train_step(model: RedGNN, optimizer: torch.optim.Optimizer, config: RedGNNConfig):
     """(queries [B, 3], graph) -> the batch's summed loss: one optimiser step, then the original's NaN guard.
-    The loss and the NaN check reach the host in one transfer: one sync with the device per step."""
+    The loss and the NaN check reach the host in one transfer: one sync with the device per step. With the
+    dense forward on a GPU the step (forward, backward, Adam) is captured per epoch graph as one CUDA graph
+    and replayed (make_optimizer then builds a capturable Adam)."""
     batch_loss = batch_loss_fn(model, config)
     params = list(model.parameters())
-    # CUDA graphs are warmed up and captured over the first steps; should that fail, go on without them
-    graph_trial_steps = 3 if uses_cuda_graphs(config, params[0].device) else 0
 
-    def loss_and_grad(batch: torch.Tensor, graph: EdgeIndex) -> torch.Tensor:
+    def device_step(batch: torch.Tensor, graph: EdgeIndex) -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(batch, graph)
         loss.backward()
-        return loss
-
-    def step(batch: torch.Tensor, graph: EdgeIndex) -> float:
-        nonlocal batch_loss, graph_trial_steps
-        if graph_trial_steps:
-            graph_trial_steps -= 1
-            try:
-                loss = loss_and_grad(batch, graph)
-            except Exception as err:  # dynamo, inductor and graph-capture errors share no base class
-                log.warning("CUDA graphs failed (%s: %s); compiling the step without them",
-                            type(err).__name__, (str(err).splitlines() or [""])[0])
-                graph_trial_steps = 0
-                torch._dynamo.reset()
-                batch_loss = batch_loss_fn(model, dataclasses.replace(config, cuda_graphs=False))
-                loss = loss_and_grad(batch, graph)
-        else:
-            loss = loss_and_grad(batch, graph)
         optimizer.step()
         with torch.no_grad():
             has_nan = torch.isnan(torch.stack(torch._foreach_norm(params))).any()
-            loss_value, nan = torch.stack([loss.detach(), has_nan.to(loss.dtype)]).tolist()
+            return torch.stack([loss.detach(), has_nan.to(loss.dtype)])
+
+    run = CapturedStep(device_step, config.n_batch) if uses_cuda_graphs(config, params[0].device) else device_step
+
+    def step(batch: torch.Tensor, graph: EdgeIndex) -> float:
+        loss_value, nan = run(batch, graph).tolist()
         if nan:
             _redraw_nan_parameters(model)
         return loss_value
 
+    step.captured = run if isinstance(run, CapturedStep) else None
     return step
 
 
@@ -258,8 +245,15 @@ def _budget_too_short(max_seconds: float, spent: float, last_epoch_seconds: floa
 
 def make_optimizer(model: RedGNN, config: RedGNNConfig, lr: float | None = None) -> torch.optim.Adam:
     """Adam with L2 weight decay, as the original. (fused=True was tried: one launch per step on a GPU, but
-    on family it trained consistently worse over 4 seeds of a 250-batch run on this CPU, 0.03 test MRR.)"""
-    return torch.optim.Adam(model.parameters(), lr=config.lr if lr is None else lr, weight_decay=config.lamb)
+    on family it trained consistently worse over 4 seeds of a 250-batch run on this CPU, 0.03 test MRR.)
+    When the step is replayed as a CUDA graph: capturable, with the learning rate a device tensor that the
+    scheduler fills in place."""
+    lr = config.lr if lr is None else lr
+    device = next(model.parameters()).device
+    if uses_cuda_graphs(config, device):
+        return torch.optim.Adam(model.parameters(), lr=torch.tensor(lr, device=device), weight_decay=config.lamb,
+                                capturable=True)
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.lamb)
 
 
 @torch.no_grad()

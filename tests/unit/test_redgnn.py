@@ -302,3 +302,31 @@ def test_cli_finds_the_inductive_checkpoint_without_setting():
     assert _model_dir(METHODS["redgnn"], args) == Path(card.path)
     args = argparse.Namespace(model=None, dataset="family", setting=None)
     assert _model_dir(METHODS["redgnn"], args).name == "family"
+
+
+def test_dense_step_builds_no_host_tensors():
+    """CUDA-graph capture refuses host-to-device copies: the dense forward and backward must not turn Python
+    numbers into tensors (aten.lift_fresh, e.g. `x[idx] = 1.0`) nor move tensors between devices."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class HostTensors(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func is torch.ops.aten.lift_fresh.default or (func is torch.ops.aten._to_copy.default
+                                                            and "device" in kwargs):
+                self.found.append(str(func))
+            return func(*args, **kwargs)
+
+    config = dataclasses.replace(config_for("family"), propagation="dense", hidden_dim=8, attn_dim=4)
+    model = _model(n_layer=3).train()
+    loss_fn = batch_loss_fn(model, config)
+    batch = torch.tensor([[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]])
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    with HostTensors() as mode:
+        loss_fn(batch, g).backward()
+    assert mode.found == []
+    assert all(p.grad is not None for p in model.parameters())

@@ -144,7 +144,9 @@ class RedGNN(nn.Module):
         src, rel, query, dst = edges
         n_rows = B * n_ent
         reached = torch.zeros(n_rows, device=heads.device)
-        reached[torch.arange(B, device=heads.device) * n_ent + heads] = 1.0
+        # index_fill_ takes the 1 as a kernel argument: `reached[...] = 1.0` copies a host scalar to the device,
+        # which CUDA-graph capture refuses
+        reached.index_fill_(0, torch.arange(B, device=heads.device) * n_ent + heads, 1.0)
         hidden = state = torch.zeros(n_rows, self.hidden_dim, device=heads.device)
         for layer in self.layers:
             active = reached.index_select(0, src)

@@ -58,9 +58,9 @@ class CapturedStep:
             self.graph.replay()
             return self.static_out
         self.seen += 1
-        if self.seen <= self.warmup:
+        if self.seen <= self.warmup:  # on a copy laid out as the captured batch will be (no recompilation then)
             with self._side_stream():
-                return self.step(batch, context)
+                return self.step(batch.clone(), context)
         return self._capture_and_replay(batch, context)
 
     def _capture_and_replay(self, batch: torch.Tensor, context: Any) -> torch.Tensor:

@@ -49,6 +49,7 @@ EDGE_HIGHLIGHT = "#d1495b"
 
 LAYER_SPACING = 280   # px between layers (x)
 ROW_SPACING = 80      # px between nodes of one layer (y)
+STAGGER = 60          # px left / right of its column for the nodes of a layer of more than 12
 MIN_EDGE_WIDTH, MAX_EDGE_WIDTH = 1.0, 8.0
 EDGE_LABEL_LIMIT = 40  # draw relation names on edges only when at most this many edges are shown
 LABEL_CHARS = 32       # node labels longer than this are shortened on the canvas (full in hover)
@@ -140,7 +141,8 @@ def _infer_layers(nodes: list[EvidenceNode], edges: list[EvidenceEdge]) -> dict[
 
 def layered_positions(nodes: list[EvidenceNode], edges: list[EvidenceEdge],
                       layers: dict[str, int]) -> dict[str, tuple[float, float]]:
-    """x = layer * LAYER_SPACING; nodes of a layer spread on y, centred on 0.
+    """x = layer * LAYER_SPACING (± STAGGER, alternately, in layers of over 12 nodes); nodes of a layer
+    spread on y, centred on 0.
 
     Within a layer nodes are ordered by the weighted mean row of their predecessors in earlier
     layers (one barycentre sweep, fewer crossings), then by score and label.
@@ -166,10 +168,12 @@ def layered_positions(nodes: list[EvidenceNode], edges: list[EvidenceEdge],
         members = sorted(members, key=key)
         k = len(members)
         spacing = ROW_SPACING if k <= 12 else max(36.0, ROW_SPACING * 12 / k)
+        # a crowded layer zig-zags left and right of its column, so that neighbours' labels do not overlap
+        stagger = STAGGER if k > 12 else 0.0
         for i, n in enumerate(members):
             r = i - (k - 1) / 2
             row[n.id] = r
-            pos[n.id] = (float(layer * LAYER_SPACING), float(r * spacing))
+            pos[n.id] = (float(layer * LAYER_SPACING + stagger * (1 if i % 2 else -1)), float(r * spacing))
     return pos
 
 

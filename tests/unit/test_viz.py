@@ -220,3 +220,24 @@ def test_metric_titles_name_the_tie_policy():
     assert metric_title("nbfnet_mrr") == "MRR, NBFNet ties"
     assert metric_title("optimistic_hits@10") == "Hits@10, optimistic ties"
     assert metric_title("roc_auc") == "ROC-AUC"  # an underscore inside a metric's own name is not a prefix
+
+
+def test_a_crowded_layer_zig_zags_so_labels_do_not_collide():
+    """Over 12 nodes in one layer: alternate nodes sit left and right of the column (rows stay in order,
+    every node stays between its neighbouring layers); 12 or fewer stay on the column."""
+    from backend.core.viz import LAYER_SPACING, STAGGER
+
+    def layer_xs(k):
+        mids = [EvidenceNode(f"m{i}", f"M{i}", layer=1) for i in range(k)]
+        ev = Evidence("x", "t", [EvidenceNode("q", "Q", role="query", layer=0), *mids,
+                                 EvidenceNode("a", "A", role="answer", layer=2)],
+                      [EvidenceEdge("q", m.id, "r", 1.0) for m in mids] + [EvidenceEdge(m.id, "a", "r", 1.0) for m in mids])
+        nodes, _ = vis_data_from_html(evidence_to_pyvis_html(ev, layered=True))
+        return sorted(((n["y"], n["x"]) for n in nodes if n["id"].startswith("m")))
+
+    assert {x for _, x in layer_xs(12)} == {LAYER_SPACING}
+    crowded = layer_xs(27)
+    xs = [x for _, x in crowded]
+    assert set(xs) == {LAYER_SPACING - STAGGER, LAYER_SPACING + STAGGER}
+    assert all(a != b for a, b in zip(xs, xs[1:]))  # neighbours on opposite sides
+    assert 0 < min(xs) and max(xs) < 2 * LAYER_SPACING

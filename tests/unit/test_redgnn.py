@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,55 @@ def test_dense_step_builds_no_host_tensors():
         loss_fn(batch, g).backward()
     assert mode.found == []
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("propagation", ["sparse", "dense"])
+def test_relation_sum_path_gives_the_same_scores_and_gradients(monkeypatch, propagation):
+    """A layer may sum the relation part of its messages per (target, relation) and multiply by the relation
+    embeddings instead of gathering them per edge: same scores and gradients, either way."""
+    model_module = importlib.import_module("backend.methods.redgnn.model")
+    config = dataclasses.replace(config_for("family"), propagation=propagation, hidden_dim=8, attn_dim=4)
+    batch = torch.tensor([[0, 1, 2], [5, 0, 6], [2, 4, 3], [3, 3, 0]])
+    g = EdgeIndex(TRIPLES, N_ENT, N_REL)
+    results = []
+    for cells in (0, 10**9):  # never / always the summed path
+        monkeypatch.setattr(model_module, "RELATION_SUM_CELLS_PER_EDGE", cells)
+        model = _model(n_layer=3).eval()  # same seed: same weights
+        loss = batch_loss_fn(model, config)(batch, g)
+        loss.backward()
+        results.append((loss.item(), [p.grad.clone() for p in model.parameters()],
+                        model(batch[:, 0], batch[:, 1], g).detach()))
+    (loss_a, grads_a, scores_a), (loss_b, grads_b, scores_b) = results
+    assert loss_b == pytest.approx(loss_a, rel=1e-6)
+    torch.testing.assert_close(scores_b, scores_a, rtol=1e-5, atol=1e-6)
+    assert scores_a.abs().sum() > 0
+    for a, b in zip(grads_a, grads_b):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set")
+def test_the_relation_sum_benchmark_ranks_alike_on_both_paths(tmp_path, capsys):
+    """benchmarks/redgnn_relation_sum.py: both message paths rank family's test queries to the same MRR, near
+    the card's, and the module's setting is restored afterwards."""
+    import importlib.util
+    import json
+
+    from backend.core import store
+
+    if not (store.MODELS_DIR / "redgnn" / "family" / "card.json").exists():
+        pytest.skip("family is not shipped")
+    model_module = importlib.import_module("backend.methods.redgnn.model")
+    before = model_module.RELATION_SUM_CELLS_PER_EDGE
+    spec = importlib.util.spec_from_file_location("redgnn_relation_sum",
+                                                  store.PROJECT_ROOT / "benchmarks" / "redgnn_relation_sum.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "relation-sum.json"
+    result = module.main(["family", "--train-batches", "3", "--eval-queries", "300", "--repeats", "1",
+                          "--output", str(out)])
+    run = result["datasets"][0]
+    assert run["summed_test_mrr"] == pytest.approx(run["per_edge_test_mrr"], abs=1e-9)
+    assert 0.9 < run["summed_test_mrr"] <= 1.0
+    assert run["speedup_train"] > 0 and run["speedup_eval"] > 0
+    assert model_module.RELATION_SUM_CELLS_PER_EDGE == before
+    assert json.loads(out.read_text()) == json.loads(capsys.readouterr().out)

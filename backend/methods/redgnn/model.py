@@ -47,6 +47,13 @@ def dedup_keys(key: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tens
     return mark.nonzero().squeeze(1), torch.cumsum(mark, 0) - 1
 
 
+#: a layer sums the relation part of its messages per (target node, relation) first, then multiplies that
+#: table by the relation embeddings, when the table has at most this many cells per edge: it replaces a
+#: gathered [E, d] block and its backward (training and ranking ~1.15-1.3x faster on this CPU for family
+#: and umls); on large graphs (FB15k-237's later layers) the table would be the bigger one
+RELATION_SUM_CELLS_PER_EDGE = 4
+
+
 class RedGNNLayer(nn.Module):
     """One propagation step with query-relation-aware edge attention."""
 
@@ -80,8 +87,14 @@ class RedGNNLayer(nn.Module):
         alpha = torch.sigmoid(self.w_alpha(torch.relu(pre)))
         if edge_mask is not None:
             alpha = alpha * edge_mask.unsqueeze(1)
-        message = alpha * (hidden.index_select(0, src) + rel_table.index_select(0, rel))
-        agg = scatter(message, dst, dim=0, dim_size=n_out, reduce="sum")
+        if n_out * n_rel2 <= RELATION_SUM_CELLS_PER_EDGE * len(src):
+            # Σ_e α_e·rel[r_e] per target = (α summed per (target, relation)) @ rel: no [E, d] relation rows
+            rel_alpha = alpha.new_zeros(n_out * n_rel2).index_add_(0, dst * n_rel2 + rel, alpha.squeeze(-1))
+            agg = scatter(alpha * hidden.index_select(0, src), dst, dim=0, dim_size=n_out, reduce="sum") \
+                + rel_alpha.view(n_out, n_rel2) @ rel_table
+        else:
+            message = alpha * (hidden.index_select(0, src) + rel_table.index_select(0, rel))
+            agg = scatter(message, dst, dim=0, dim_size=n_out, reduce="sum")
         return self.act(self.W_h(agg)), alpha.squeeze(-1)
 
 

@@ -8,16 +8,16 @@
 #   mkdir -p $OUT; (OUT=/tmp/g TOTAL_SECONDS=550 timeout -k 5 570 bash benchmarks/gpu_redgnn.sh run) >/tmp/g.log 2>&1;
 #   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
 # What is still open (15 min of device time a session, ~30 s to start): family's CUDA-graph step and more
-# FB15k-237 training in one call: the same with `WN_SPEED=0 WN_TRAIN_SECONDS=0 FB_STEP=dense V4_RESERVE=120`
-# (the family runs take ~3 min, the FB15k-237 part the rest: training, one valid+test pass, its breakdown).
+# FB15k-237 training in one call: the same with `WN_SPEED=0 WN_TRAIN_SECONDS=0 FB_STEP=dense`
+# (the family runs take ~3 min, the FB15k-237 part the rest: training, then one valid and one test pass).
 # Within TOTAL_SECONDS (default 520) of wall time. speed: family with the dense step replayed as one CUDA
 # graph (compiled, also training family for FAMILY_CURVE seconds to show its quality; and eager), the sparse
 # step, the compiled dense one without graphs (throughput, kernel and graph launches per step), WN18RR
 # (throughput, peak memory, test MRR vs time over 60 s of training). train: continues the shipped WN18RR checkpoint for
 # WN_TRAIN_SECONDS (120), measures FB15k-237's rates (sparse and compiled dense step), trains FB15k-237 with
 # the faster step (continuing the shipped checkpoint) for what the time left allows after one valid+test pass
-# at the measured rate, saves the new FB15k-237 checkpoint's test metrics per relation (by_relation.json), then
-# continues the shipped fb237_v4 checkpoint if time is left. Checkpoints (model.pt + card.json) and JSON land in $OUT.
+# at the measured rate, then continues the shipped fb237_v4 checkpoint if time is left. Checkpoints (model.pt,
+# card.json and by_relation.json, the test metrics per relation) and JSON land in $OUT.
 # Evaluation batch sizes are larger than the original's (ranking is per query: results do not change).
 # WN_SPEED=0 skips the WN18RR benchmark; FB_STEP=dense|sparse skips measuring FB15k-237's steps (the committed
 # rates stand in). A failing step is logged and the next one runs. DEVICE=cpu TOTAL_SECONDS=.. dry-runs it here.
@@ -90,10 +90,7 @@ print('dense' if r[1] > 1.1 * r[0] else 'sparse')" "${fb_rates[@]}" 2>/dev/null 
       step python -m backend -v train redgnn --dataset fb15k-237 --device "$dev" --max-seconds "$fb_s" \
         --n-tbatch 32 --output "$OUT/fb15k-237" "${fb_from[@]}" "${fb_prop[@]}"
     fi
-    # the new checkpoint's test metrics per relation (one test pass; ~1 h on a CPU), for the page
-    if [[ -f "$OUT/fb15k-237/card.json" ]] && (( $(left) > pass_s / 2 + 60 )); then
-      step python scripts/relation_breakdowns.py --device "$dev" "$OUT/fb15k-237"
-    fi
+    # (the training's final test pass also writes the checkpoint's per-relation breakdown, by_relation.json)
     v4_s=$(( $(left) - 60 ))
     echo "fb237_v4: budget ${v4_s}s"
     if (( v4_s > 45 )); then

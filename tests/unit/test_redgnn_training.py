@@ -59,6 +59,24 @@ def test_card_records_provenance_and_protocols(short_run):
     assert saved["train"]["history"][0]["queries"] == 400 * 20  # batches_per_epoch × n_batch: what was trained
 
 
+def test_training_saves_the_test_breakdown_of_its_weights(short_run):
+    """The final test pass also writes by_relation.json, tied to the saved weights: its rows add up to the
+    card's test metrics and equal a breakdown computed afresh from the checkpoint."""
+    from backend.methods.redgnn import by_relation
+    from backend.methods.redgnn.explain import load_model
+
+    out, card = short_run
+    saved = by_relation.load_saved(out)
+    assert saved is not None  # current for these weights and the test split
+    weighted = (saved["mrr"] * saved["answers"]).sum() / saved["answers"].sum()
+    assert weighted == pytest.approx(card.metrics["test"]["mrr"], abs=1e-9)
+    hits10 = (saved["hits@10"] * saved["answers"]).sum() / saved["answers"].sum()
+    assert hits10 == pytest.approx(card.metrics["test"]["hits@10"], abs=1e-9)
+    fresh = by_relation.metrics_by_relation(load_model(out))
+    assert list(fresh["relation"]) == list(saved["relation"])
+    assert fresh["mrr"].to_numpy() == pytest.approx(saved["mrr"].to_numpy(), abs=1e-6)
+
+
 def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, tmp_path):
     """--init-from: epochs count on from the earlier run, its history and training time are kept,
     and selection on valid can only keep or beat the weights it started from."""

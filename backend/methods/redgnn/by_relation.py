@@ -19,7 +19,7 @@ from backend.kg.loader import KGData
 
 from .config import RedGNNConfig
 from .explain import LoadedModel
-from .train import answer_ranks, eval_tasks, load_data
+from .train import AnswerRanks, answer_ranks, eval_tasks, load_data
 
 FILE_NAME = "by_relation.json"
 #: a relation asked by fewer training queries than this is "rarely trained" in the page's summary
@@ -44,6 +44,12 @@ def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> 
     kg, kg_ind = load_data(config.dataset, data_dir)
     task = eval_tasks(kg, kg_ind, lm.device)[split]
     ranked = answer_ranks(lm.model, task, config.n_tbatch, ("average", "pessimistic"), with_reached=True)
+    return frame_from_ranks(ranked, kg, config.inductive)
+
+
+def frame_from_ranks(ranked: AnswerRanks, kg: KGData, inductive: bool) -> pd.DataFrame:
+    """The breakdown of answers already ranked (``answer_ranks`` with the average and pessimistic policies and
+    ``with_reached``); ``kg`` is the training graph (its relation names and training queries)."""
     rel = ranked.relation
     n_rel2 = 2 * kg.n_rel
     answers = torch.bincount(rel, minlength=n_rel2).double()
@@ -55,8 +61,8 @@ def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> 
         return total(values) / answers.clamp(min=1)
 
     average, pessimistic = ranked.by_policy["average"], ranked.by_policy["pessimistic"]
-    trained = training_query_counts(kg, config.inductive)
-    columns = {"relation": [lm.kg.relation_label(r) for r in range(n_rel2)],
+    trained = training_query_counts(kg, inductive)
+    columns = {"relation": [kg.relation_label(r) for r in range(n_rel2)],
                "relation_id": list(range(n_rel2)), "answers": answers.long().tolist(),
                "share": (answers / answers.sum()).tolist(), "mrr": per_relation(1 / average).tolist(),
                "hits@1": per_relation(average <= 1).tolist(), "hits@10": per_relation(average <= 10).tolist(),

@@ -111,7 +111,10 @@ def answer_ranks(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICI
 
 def evaluate_task(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICIES) -> dict[str, dict[str, float]]:
     """Filtered ranking metrics per tie policy: {"average": {"mrr": ..}, ...}."""
-    ranked = answer_ranks(model, task, batch_size, policies)
+    return policy_metrics(answer_ranks(model, task, batch_size, policies))
+
+
+def policy_metrics(ranked: AnswerRanks) -> dict[str, dict[str, float]]:
     return {p: ranking_metrics(r) for p, r in ranked.by_policy.items()}
 
 
@@ -344,8 +347,10 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
             break
 
     model.load_state_dict(best["state"])
-    # the selected epoch's valid metrics were measured with these weights already: only test is ranked again
-    metrics = {"valid": best["valid"], "test": split_metrics(evaluate_task(model, tasks["test"], config.n_tbatch))}
+    # the selected epoch's valid metrics were measured with these weights already: only test is ranked again,
+    # once for the card and the per-relation breakdown saved beside it
+    test_ranks = answer_ranks(model, tasks["test"], config.n_tbatch, with_reached=True)
+    metrics = {"valid": best["valid"], "test": split_metrics(policy_metrics(test_ranks))}
     folder = Path(config.output) if config.output else default_model_dir("redgnn", config.dataset,
                                                                           "inductive" if config.inductive else "default")
     params = count_parameters(model)
@@ -362,5 +367,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         reference="zhang2022redgnn",
     )
     save_checkpoint(folder, best["state"], card)
+    from . import by_relation  # it builds on this module
+
+    by_relation.save(by_relation.frame_from_ranks(test_ranks, kg, config.inductive), folder)
     progress(ProgressEvent("done", 1, 1, {"test_mrr": metrics["test"]["mrr"]}, message=f"saved to {folder}"))
     return card

@@ -212,6 +212,29 @@ def test_train_panel_continues_the_shipped_checkpoint(shipped, tmp_path):
             cancel_job(job)
 
 
+def test_train_panel_offers_the_inductive_query_sources(folders, tmp_path):
+    """An inductive split offers RED-GNN's training queries or the re-split; the choice reaches the command."""
+    from backend.core.jobs import cancel_job, list_jobs
+
+    at = open_page()
+    assert not [r for r in at.radio if r.key == "kg-train-queries"]  # family: transductive, nothing to choose
+    at.selectbox(key="kg-train-dataset").set_value("fb237_v1").run()
+    radio = at.radio(key="kg-train-queries")
+    assert [o.split(":")[0] for o in radio.options] == ["RED-GNN's", "re-split"]
+    assert radio.value == "valid"
+    radio.set_value("resplit").run()
+    at.button(key="kg-train-fb237_v1__start").click().run()
+    jobs = list_jobs(tmp_path / "jobs")
+    try:
+        assert len(jobs) == 1
+        argv = jobs[0].argv
+        assert argv[argv.index("--dataset") + 1] == "fb237_v1"
+        assert argv[argv.index("--inductive-queries") + 1] == "resplit"
+    finally:
+        for job in jobs:
+            cancel_job(job)
+
+
 def test_own_run_is_listed(folders, family_checkpoint):
     _, runs = folders
     shutil.copytree(family_checkpoint, runs / "redgnn" / "family-20260101-000000")

@@ -58,18 +58,20 @@ def test_a_row_equals_the_evaluation_of_that_relation_alone(umls, umls_frame):
 
 
 def test_training_queries_follow_the_recipe(umls_frame):
-    """Transductive training re-splits facts ∪ train, each triple asked in both directions; inductive
-    training asks only the training graph's valid triples."""
+    """Transductive training re-splits facts ∪ train, each triple asked in both directions; RED-GNN's
+    inductive training asks only the training graph's valid triples, its re-split variant all of them."""
     kg, _ = load_data("umls")
-    counts = by_relation.training_query_counts(kg, inductive=False)
+    counts = by_relation.training_query_counts(kg, resplits=True)
     assert counts.sum().item() == 2 * (len(kg.facts) + len(kg.train))
     row = umls_frame.iloc[0]
     r = int(row["relation_id"])
     pool = torch.cat([kg.facts, kg.train])
     assert row["training_queries"] == int((pool[:, 1] == r % kg.n_rel).sum())
     kg_ind, _ = load_data("nell_v1")
-    ind_counts = by_relation.training_query_counts(kg_ind, inductive=True)
+    ind_counts = by_relation.training_query_counts(kg_ind, resplits=False)
     assert ind_counts.sum().item() == 2 * len(kg_ind.train)
+    assert by_relation.training_query_counts(kg_ind, resplits=True).sum().item() == \
+        2 * (len(kg_ind.facts) + len(kg_ind.train))
     assert ind_counts[: kg_ind.n_rel].tolist() == torch.bincount(kg_ind.train[:, 1], minlength=kg_ind.n_rel).tolist()
 
 

@@ -170,3 +170,36 @@ def test_trained_on_names_the_device(train, short, text):
     from ui.components.model_card import trained_on
 
     assert trained_on(train, short=short) == text
+
+
+def _toy_inductive_graph():
+    from backend.kg.loader import KGData
+
+    facts = torch.tensor([[i, i % 3, i + 1] for i in range(12)])
+    train = torch.tensor([[i, 1, i + 2] for i in range(0, 8, 2)])
+    empty = torch.empty(0, 3, dtype=torch.long)
+    return KGData(name="toy", entities=[str(i) for i in range(14)], relations=["a", "b", "c"], facts=facts,
+                  train=train, valid=empty, test=empty)
+
+
+@pytest.mark.parametrize("source", ["valid", "resplit"])
+def test_inductive_training_queries_come_from_the_chosen_source(source):
+    from backend.methods.redgnn.train import _epoch_queries
+
+    kg = _toy_inductive_graph()
+    config = dataclasses.replace(config_for("fb237_v1"), inductive_queries=source)
+    graph, queries = _epoch_queries(kg, config, torch.Generator().manual_seed(0))
+    forward = {tuple(q) for q in queries.tolist() if q[1] < kg.n_rel}
+    inverse = {(t, r - kg.n_rel, h) for h, r, t in queries.tolist() if r >= kg.n_rel}
+    assert forward == inverse and len(queries) == 2 * len(forward)
+    graph_set, facts, train = ({tuple(x) for x in t.tolist()} for t in (graph, kg.facts, kg.train))
+    if source == "valid":  # the paper: the whole training graph, its valid triples as queries
+        assert graph_set == facts and forward == train
+    else:  # 3:1 re-split of graph ∪ valid triples, disjoint, nothing lost
+        assert not graph_set & forward and graph_set | forward == facts | train
+        assert len(graph_set) == int(0.75 * 16)
+
+
+def test_an_unknown_inductive_query_source_is_refused():
+    with pytest.raises(ValueError, match="inductive_queries must be one of valid, resplit, not 'all'"):
+        dataclasses.replace(config_for("fb237_v1"), inductive_queries="all")

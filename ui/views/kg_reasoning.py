@@ -26,7 +26,7 @@ from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
 from backend.kg.graph import distinct_queries  # noqa: E402
-from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS  # noqa: E402
+from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS, INDUCTIVE_QUERIES  # noqa: E402
 from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
@@ -445,6 +445,14 @@ def train_section(expanded: bool) -> None:
                                       help="Stop training after this many minutes (0 = no limit) and keep the best "
                                            "epoch so far; an epoch that the time left cannot half cover is not "
                                            "started.")
+        queries = "valid"
+        if ds in INDUCTIVE_DATASETS:
+            queries = st.radio("Training queries", options=list(INDUCTIVE_QUERIES), horizontal=True,
+                               format_func=INDUCTIVE_QUERY_CHOICES.get, key="kg-train-queries",
+                               help="RED-GNN's recipe asks the training graph's valid triples only. The re-split "
+                                    "pools the training graph's triples with them and draws a new quarter as "
+                                    "queries each epoch (the rest is the graph), as transductive training does: "
+                                    "several times more queries, so each epoch takes longer.")
         root = resolve_data_root(None)
         missing = None
         if ds in CATALOG and dataset_status(CATALOG[ds], root) != "present":
@@ -463,12 +471,19 @@ def train_section(expanded: bool) -> None:
                                 "the new folder keeps whichever of the old and the new weights is better on valid."):
                 argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(done + int(epochs)),
                         "--init-from", str(folder)]
+        if queries != "valid":
+            argv += ["--inductive-queries", queries]
         if minutes:
             argv += ["--max-seconds", str(int(minutes) * 60)]
         output = runs_dir() / "redgnn" / f"{ds}-{time.strftime('%Y%m%d-%H%M%S')}"
         st.caption(f"Output folder: `{output}`")
         job_panel(f"redgnn/{ds}", argv + ["--output", str(output)],
                   key=f"kg-train-{ds}", start_label="Start training", disabled=missing is not None)
+
+
+#: inductive training-query sources offered by the train panel (RedGNNConfig.inductive_queries)
+INDUCTIVE_QUERY_CHOICES = {"valid": "RED-GNN's: the training graph's valid triples",
+                           "resplit": "re-split: all training-graph triples, a new quarter each epoch"}
 
 
 def epoch_time_text(card: store.Card) -> str:

@@ -28,11 +28,12 @@ COLUMNS = ["relation", "relation_id", "answers", "share", "mrr", "hits@1", "hits
            "reached_mrr", "training_queries"]
 
 
-def training_query_counts(kg: KGData, inductive: bool) -> torch.Tensor:
-    """[2 · n_rel] training queries per relation of the doubled space. Transductive training re-splits
-    facts ∪ train each epoch, so every such triple is a query in about a quarter of the epochs; inductive
-    training asks only the training graph's valid triples (RED-GNN's recipe)."""
-    pool = kg.train if inductive else torch.cat([kg.facts, kg.train])
+def training_query_counts(kg: KGData, resplits: bool) -> torch.Tensor:
+    """[2 · n_rel] training queries per relation of the doubled space. Re-splitting training (transductive,
+    or inductive on request) draws its queries from facts ∪ train each epoch, so every such triple is a
+    query in about a quarter of the epochs; RED-GNN's inductive training asks only the training graph's
+    valid triples."""
+    pool = torch.cat([kg.facts, kg.train]) if resplits else kg.train
     counts = torch.bincount(pool[:, 1], minlength=kg.n_rel)
     return torch.cat([counts, counts])  # each triple is asked in both directions
 
@@ -44,10 +45,10 @@ def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> 
     kg, kg_ind = load_data(config.dataset, data_dir)
     task = eval_tasks(kg, kg_ind, lm.device)[split]
     ranked = answer_ranks(lm.model, task, config.n_tbatch, ("average", "pessimistic"), with_reached=True)
-    return frame_from_ranks(ranked, kg, config.inductive)
+    return frame_from_ranks(ranked, kg, config.resplits)
 
 
-def frame_from_ranks(ranked: AnswerRanks, kg: KGData, inductive: bool) -> pd.DataFrame:
+def frame_from_ranks(ranked: AnswerRanks, kg: KGData, resplits: bool) -> pd.DataFrame:
     """The breakdown of answers already ranked (``answer_ranks`` with the average and pessimistic policies and
     ``with_reached``); ``kg`` is the training graph (its relation names and training queries)."""
     rel = ranked.relation
@@ -61,7 +62,7 @@ def frame_from_ranks(ranked: AnswerRanks, kg: KGData, inductive: bool) -> pd.Dat
         return total(values) / answers.clamp(min=1)
 
     average, pessimistic = ranked.by_policy["average"], ranked.by_policy["pessimistic"]
-    trained = training_query_counts(kg, inductive)
+    trained = training_query_counts(kg, resplits)
     columns = {"relation": [kg.relation_label(r) for r in range(n_rel2)],
                "relation_id": list(range(n_rel2)), "answers": answers.long().tolist(),
                "share": (answers / answers.sum()).tolist(), "mrr": per_relation(1 / average).tolist(),

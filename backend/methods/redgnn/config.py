@@ -35,6 +35,7 @@ _INDUCTIVE = {
 TRANSDUCTIVE_DATASETS = tuple(_TRANSDUCTIVE)
 INDUCTIVE_DATASETS = tuple(_INDUCTIVE)
 DATASETS = TRANSDUCTIVE_DATASETS + INDUCTIVE_DATASETS
+INDUCTIVE_QUERIES = ("valid", "resplit")
 
 
 @dataclass
@@ -51,7 +52,9 @@ class RedGNNConfig:
     n_batch: int
     n_tbatch: int
     epochs: int = 50
-    fact_ratio: float = 0.75        # transductive facts : queries re-split each epoch (3:1)
+    fact_ratio: float = 0.75        # facts : queries when re-split each epoch (3:1)
+    inductive_queries: str = "valid"  # inductive training queries: "valid" (the paper: X/valid on the graph
+    #                                   X/train) or "resplit" (X/train ∪ X/valid re-split each epoch, as transductive)
     seed: int = 1234
     max_seconds: float = 0.0        # stop training after this many seconds (0 = no limit)
     batches_per_epoch: int = 0      # cap on training batches per epoch (0 = all queries)
@@ -66,6 +69,16 @@ class RedGNNConfig:
     @property
     def inductive(self) -> bool:
         return self.dataset in _INDUCTIVE
+
+    def __post_init__(self):
+        if self.inductive_queries not in INDUCTIVE_QUERIES:
+            raise ValueError(f"inductive_queries must be one of {', '.join(INDUCTIVE_QUERIES)}, "
+                             f"not {self.inductive_queries!r}")
+
+    @property
+    def resplits(self) -> bool:
+        """Whether training re-splits facts ∪ train into graph and queries each epoch."""
+        return not self.inductive or self.inductive_queries == "resplit"
 
     @property
     def setting(self) -> str:

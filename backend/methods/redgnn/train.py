@@ -186,8 +186,9 @@ def make_train_step(model: RedGNN, optimizer: torch.optim.Optimizer, config: Red
 
 
 def _epoch_queries(kg: KGData, config: RedGNNConfig, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(graph triples, training queries with inverses) for one epoch."""
-    if config.inductive:
+    """(graph triples, training queries with inverses) for one epoch: the paper's inductive queries
+    (the training graph's valid triples), or facts ∪ train re-split ``fact_ratio`` : rest."""
+    if not config.resplits:
         queries = with_inverses(kg.train, kg.n_rel)
         return kg.facts, queries[torch.randperm(len(queries), generator=generator)]
     pool = torch.cat([kg.facts, kg.train])
@@ -369,6 +370,6 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
     save_checkpoint(folder, best["state"], card)
     from . import by_relation  # it builds on this module
 
-    by_relation.save(by_relation.frame_from_ranks(test_ranks, kg, config.inductive), folder)
+    by_relation.save(by_relation.frame_from_ranks(test_ranks, kg, config.resplits), folder)
     progress(ProgressEvent("done", 1, 1, {"test_mrr": metrics["test"]["mrr"]}, message=f"saved to {folder}"))
     return card

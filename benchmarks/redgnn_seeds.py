@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.core.device import device_label, keep_freed_memory, select_device  # noqa: E402
 from backend.core.files import emit_json  # noqa: E402
-from backend.methods.redgnn.config import config_for  # noqa: E402
+from backend.methods.redgnn.config import INDUCTIVE_QUERIES, config_for  # noqa: E402
 from backend.methods.redgnn.train import train  # noqa: E402
 
 METRICS = ("mrr", "hits@1", "hits@10", "nbfnet_mrr")
@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--patience", type=int, default=0)
+    parser.add_argument("--inductive-queries", default="valid", choices=INDUCTIVE_QUERIES,
+                        help="inductive training queries: RED-GNN's valid triples, or a re-split each epoch")
     parser.add_argument("--device", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", default=None, help="also write the JSON here")
@@ -55,7 +57,7 @@ def main() -> None:
         tmp = args.keep or scratch
         for seed in args.seeds:
             config = config_for(args.dataset)
-            config.seed, config.patience = seed, args.patience
+            config.seed, config.patience, config.inductive_queries = seed, args.patience, args.inductive_queries
             if args.epochs:
                 config.epochs = args.epochs
             config.output = str(Path(tmp) / str(seed))

@@ -95,6 +95,9 @@ def show_card_brief(card: store.Card, own: bool) -> None:
         paper = paper_mrr_text(card.dataset)
         if paper:
             notes.append(paper)
+        if ((card.train or {}).get("config") or {}).get("inductive_queries") == "resplit":
+            notes.append("Trained on re-split queries: all of the training graph's triples, a new quarter each "
+                         "epoch, where the paper asks only its valid triples.")
         st.caption(" ".join(notes))
     with right:
         train = card.train or {}

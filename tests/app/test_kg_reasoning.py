@@ -270,6 +270,8 @@ def test_every_shipped_checkpoint_opens_and_answers(data_root):
         answers = [d.value for d in at.dataframe if {"rank", "score", "filtered_rank"} <= set(d.value.columns)]
         assert answers and "answers to (" in text, card.path
         assert answers[0]["score"].notna().all() and answers[0]["rank"].tolist() == list(range(1, len(answers[0]) + 1))
+        resplit = card.train["config"].get("inductive_queries") == "resplit"
+        assert ("Trained on re-split queries" in text) == resplit, card.path
 
 
 def test_quality_by_relation_is_computed_on_request_then_read_from_the_checkpoint(shipped):

@@ -27,7 +27,8 @@ def checkpoint_rows(method: str) -> list[str]:
     for c in cards:
         test = (c.metrics or {}).get("test", {})
         train = c.train or {}
-        name = c.dataset + (" (inductive)" if c.setting == "inductive" else "")
+        resplit = (train.get("config") or {}).get("inductive_queries") == "resplit"
+        name = c.dataset + (" (inductive, re-split)" if resplit else " (inductive)" if c.setting == "inductive" else "")
         rows.append(
             f"| {name} | {_number(test.get('mrr'))} | {_number(test.get('hits@1'))} | {_number(test.get('hits@10'))} "
             f"| {_number(test.get('nbfnet_mrr'))} | {_number(papers.get((c.dataset, c.setting)))} "

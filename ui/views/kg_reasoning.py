@@ -455,7 +455,10 @@ def train_section(expanded: bool) -> None:
                                help="RED-GNN's recipe asks the training graph's valid triples only. The re-split "
                                     "pools the training graph's triples with them and draws a new quarter as "
                                     "queries each epoch (the rest is the graph), as transductive training does: "
-                                    "several times more queries, so each epoch takes longer.")
+                                    "several times more queries, so each epoch takes longer, and every relation "
+                                    "of the graph is asked. On this project's CPU it raised test MRR on "
+                                    "fb237_v2 from 0.453 to 0.497 and on nell_v3 from 0.407 to 0.487 (the "
+                                    "README has all splits).")
         root = resolve_data_root(None)
         missing = None
         if ds in CATALOG and dataset_status(CATALOG[ds], root) != "present":

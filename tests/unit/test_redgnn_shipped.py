@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PA
 CASES = [("family", 0.98), ("umls", 0.96), ("WN18RR_v1-inductive", None), ("WN18RR_v2-inductive", None),
          ("WN18RR_v4-inductive", None), ("nell_v1-inductive", None), ("nell_v2-inductive", None),
          ("nell_v3-inductive", None), ("fb237_v1-inductive", None), ("fb237_v2-inductive", None),
-         ("fb237_v4-inductive", None)]
+         ("fb237_v3-inductive", None), ("fb237_v4-inductive", None)]
 
 
 @pytest.mark.parametrize("folder, floor", CASES)

@@ -449,9 +449,12 @@ def train_section(expanded: bool) -> None:
                                            "epoch so far; an epoch that the time left cannot half cover is not "
                                            "started.")
         queries = "valid"
+        shipped = shipped_checkpoint(ds)
         if ds in INDUCTIVE_DATASETS:
+            shipped_queries = ((shipped[1].train or {}).get("config") or {}).get("inductive_queries") if shipped else None
             queries = st.radio("Training queries", options=list(INDUCTIVE_QUERIES), horizontal=True,
-                               format_func=INDUCTIVE_QUERY_CHOICES.get, key="kg-train-queries",
+                               index=INDUCTIVE_QUERIES.index(shipped_queries or "valid"),
+                               format_func=INDUCTIVE_QUERY_CHOICES.get, key=f"kg-train-queries-{ds}",
                                help="RED-GNN's recipe asks the training graph's valid triples only. The re-split "
                                     "pools the training graph's triples with them and draws a new quarter as "
                                     "queries each epoch (the rest is the graph), as transductive training does: "
@@ -465,7 +468,6 @@ def train_section(expanded: bool) -> None:
             missing = DataMissingError.for_dataset(CATALOG[ds], root, missing_files(CATALOG[ds], root))
             st.warning(f"Cannot train: {missing}")
         argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(int(epochs))]
-        shipped = shipped_checkpoint(ds)
         if shipped is not None:
             folder, card = shipped
             st.caption(epoch_time_text(card))

@@ -8,6 +8,7 @@ import argparse
 
 from backend.core import store
 from backend.core.references import reference_rows
+from backend.methods.redgnn.config import inductive_queries_of
 from ui.components.model_card import format_seconds, trained_on
 
 
@@ -27,7 +28,7 @@ def checkpoint_rows(method: str) -> list[str]:
     for c in cards:
         test = (c.metrics or {}).get("test", {})
         train = c.train or {}
-        resplit = (train.get("config") or {}).get("inductive_queries") == "resplit"
+        resplit = inductive_queries_of(train) == "resplit"
         name = c.dataset + (" (inductive, re-split)" if resplit else " (inductive)" if c.setting == "inductive" else "")
         rows.append(
             f"| {name} | {_number(test.get('mrr'))} | {_number(test.get('hits@1'))} | {_number(test.get('hits@10'))} "

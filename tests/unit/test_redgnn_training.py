@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from backend.methods.redgnn import METHOD
-from backend.methods.redgnn.config import config_for
+from backend.methods.redgnn.config import config_for, inductive_queries_of
 from backend.methods.redgnn.train import EvalTask, evaluate_task, load_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +203,14 @@ def test_inductive_training_queries_come_from_the_chosen_source(source):
 def test_an_unknown_inductive_query_source_is_refused():
     with pytest.raises(ValueError, match="inductive_queries must be one of valid, resplit, not 'all'"):
         dataclasses.replace(config_for("fb237_v1"), inductive_queries="all")
+
+
+@pytest.mark.parametrize("train, expected", [
+    ({"config": {"inductive_queries": "resplit"}}, "resplit"),
+    ({"config": {"inductive_queries": "valid"}}, "valid"),
+    ({"config": {}}, None),   # cards written before the choice existed
+    ({}, None),
+    (None, None),
+])
+def test_a_cards_inductive_query_source_is_read_from_its_training_config(train, expected):
+    assert inductive_queries_of(train) == expected

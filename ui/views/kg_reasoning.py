@@ -26,7 +26,8 @@ from backend.core.evidence import Evidence  # noqa: E402
 from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
 from backend.kg.graph import distinct_queries  # noqa: E402
-from backend.methods.redgnn.config import DATASETS, INDUCTIVE_DATASETS, INDUCTIVE_QUERIES  # noqa: E402
+from backend.methods.redgnn.config import (  # noqa: E402
+    DATASETS, INDUCTIVE_DATASETS, INDUCTIVE_QUERIES, inductive_queries_of)
 from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
@@ -95,7 +96,7 @@ def show_card_brief(card: store.Card, own: bool) -> None:
         paper = paper_mrr_text(card.dataset)
         if paper:
             notes.append(paper)
-        if ((card.train or {}).get("config") or {}).get("inductive_queries") == "resplit":
+        if inductive_queries_of(card.train) == "resplit":
             notes.append("Trained on re-split queries: all of the training graph's triples, a new quarter each "
                          "epoch, where the paper asks only its valid triples.")
         st.caption(" ".join(notes))
@@ -451,7 +452,7 @@ def train_section(expanded: bool) -> None:
         queries = "valid"
         shipped = shipped_checkpoint(ds)
         if ds in INDUCTIVE_DATASETS:
-            shipped_queries = ((shipped[1].train or {}).get("config") or {}).get("inductive_queries") if shipped else None
+            shipped_queries = inductive_queries_of(shipped[1].train) if shipped else None
             queries = st.radio("Training queries", options=list(INDUCTIVE_QUERIES), horizontal=True,
                                index=INDUCTIVE_QUERIES.index(shipped_queries or "valid"),
                                format_func=INDUCTIVE_QUERY_CHOICES.get, key=f"kg-train-queries-{ds}",

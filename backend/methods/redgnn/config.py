@@ -85,6 +85,11 @@ class RedGNNConfig:
         return "inductive" if self.inductive else "transductive"
 
 
+def inductive_queries_of(train: dict | None) -> str | None:
+    """The inductive training-query source a card's ``train`` record names (None when it names none)."""
+    return ((train or {}).get("config") or {}).get("inductive_queries")
+
+
 def config_for(dataset: str) -> RedGNNConfig:
     """The paper code's hyper-parameters for ``dataset``."""
     if dataset in _TRANSDUCTIVE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import statistics
 import sys
 import tempfile
@@ -67,11 +68,17 @@ def main() -> None:
                          "valid_mrr": card.metrics["valid"]["mrr"], "best_epoch": card.train["best_epoch"],
                          "epochs": card.train["epochs"], "train_seconds": card.train["seconds"],
                          "wall_seconds": round(time.perf_counter() - t0, 1)})
-    result = {"dataset": args.dataset, "device": device_label(device), "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "n_seeds": len(runs),
-              "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("seed", "output")},
-              "selection": "epoch with the best valid MRR, per seed", "runs": runs, "test": summarise(runs)}
-    emit_json(result, args.output)
+            if args.output:  # after each seed: a run stopped later keeps the seeds it finished
+                Path(args.output).write_text(json.dumps(report(args.dataset, device, config, runs), indent=1) + "\n")
+    emit_json(report(args.dataset, device, config, runs), args.output)
+
+
+def report(dataset: str, device, config, runs: list[dict]) -> dict:
+    """The JSON this script prints: the runs so far and their mean ± std."""
+    return {"dataset": dataset, "device": device_label(device), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "n_seeds": len(runs),
+            "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("seed", "output")},
+            "selection": "epoch with the best valid MRR, per seed", "runs": runs, "test": summarise(runs)}
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ def test_shipped_checkpoint_reproduces_its_card_and_the_paper(folder, floor):
     card = store.load_card(path)
     test = METHOD.evaluate(path, "test", device="cpu")
     recorded = card.metrics["test"]
-    for metric in ("mrr", "hits@1", "hits@10", "nbfnet_mrr"):
-        assert test[metric] == pytest.approx(recorded[metric], abs=2e-3), metric
+    # multi-threaded CPU scatter sums are not bit-reproducible, so near-tied scores can swap a few answers across
+    # a Hits@k cut (nell_v2: 5 of 1,870 once); MRR moves far less
+    for metric, tolerance in (("mrr", 2e-3), ("hits@1", 5e-3), ("hits@10", 5e-3), ("nbfnet_mrr", 2e-3)):
+        assert test[metric] == pytest.approx(recorded[metric], abs=tolerance), metric
     paper = next(r["value"] for r in reference_rows("redgnn")
                  if r["dataset"] == card.dataset and r["setting"] == card.setting and r["metric"] == "mrr"
                  and r["citation"] == "zhang2022redgnn")

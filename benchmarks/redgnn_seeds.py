@@ -70,7 +70,7 @@ def main() -> None:
                          "wall_seconds": round(time.perf_counter() - t0, 1)})
             if args.output:  # after each seed: a run stopped later keeps the seeds it finished
                 Path(args.output).write_text(json.dumps(report(args.dataset, device, config, runs), indent=1) + "\n")
-    emit_json(report(args.dataset, device, config, runs), args.output)
+    emit_json(report(args.dataset, device, config, runs))  # the file was written after the last seed
 
 
 def report(dataset: str, device, config, runs: list[dict]) -> dict:

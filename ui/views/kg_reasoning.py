@@ -461,7 +461,7 @@ def train_section(expanded: bool) -> None:
                                     "queries each epoch (the rest is the graph), as transductive training does: "
                                     "several times more queries, so each epoch takes longer, and every relation "
                                     "of the graph is asked. On this project's CPU it raised test MRR on "
-                                    "fb237_v2 from 0.453 to 0.516, on nell_v2 from 0.411 to 0.511, on nell_v3 from "
+                                    "fb237_v2 from 0.453 to 0.516, on nell_v2 from 0.411 to 0.515, on nell_v3 from "
                                     "0.407 to 0.473 and on nell_v4 from 0.188 to 0.391 (the README has all splits).")
         root = resolve_data_root(None)
         missing = None

@@ -1,4 +1,4 @@
-"""The README table generator reads the shipped cards."""
+"""The README table generator reads the shipped cards; the benchmark scripts summarise what they measure."""
 from __future__ import annotations
 
 from backend.core import store
@@ -18,16 +18,12 @@ def test_checkpoint_table_has_one_row_per_redgnn_card_with_its_numbers():
 
 def test_seeds_report_gives_mean_and_sample_std_of_the_runs_so_far():
     """benchmarks/redgnn_seeds.py writes this report after each seed, so a stopped run keeps what it finished."""
-    import importlib.util
-
     import pytest
     import torch
 
     from backend.methods.redgnn.config import config_for
 
-    spec = importlib.util.spec_from_file_location("redgnn_seeds", store.PROJECT_ROOT / "benchmarks" / "redgnn_seeds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _benchmark_module("redgnn_seeds")
     runs = [{"seed": s, "test": {"mrr": m, "hits@1": m - 0.1, "hits@10": m + 0.1, "nbfnet_mrr": m}}
             for s, m in ((1234, 0.46), (1, 0.47), (2, 0.51))]
     one = module.report("fb237_v1", torch.device("cpu"), config_for("fb237_v1"), runs[:1])
@@ -36,3 +32,25 @@ def test_seeds_report_gives_mean_and_sample_std_of_the_runs_so_far():
     assert three["test"]["mrr"]["mean"] == pytest.approx(0.48)
     assert three["test"]["mrr"]["std"] == pytest.approx(0.026458, abs=1e-6)  # sample std of .46 .47 .51
     assert "seed" not in three["config"] and "output" not in three["config"]
+
+
+def _benchmark_module(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, store.PROJECT_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interactive_benchmark_reports_median_and_nearest_rank_p90_in_ms_on_fixed_queries():
+    import torch
+
+    module = _benchmark_module("redgnn_interactive")
+    seconds = [0.001 * k for k in (10, 1, 9, 2, 8, 3, 7, 4, 6, 5)]
+    assert module.quantiles_ms(seconds) == {"median_ms": 5.5, "p90_ms": 9.0, "n": 10}
+    assert module.quantiles_ms([0.25]) == {"median_ms": 250.0, "p90_ms": 250.0, "n": 1}
+    test = torch.arange(30).reshape(10, 3)
+    picked = module.sample_queries(test, 4)
+    assert picked == module.sample_queries(test, 4) and len(set(picked)) == 4
+    assert all(h % 3 == 0 and r == h + 1 and t == h + 2 for h, r, t in picked)

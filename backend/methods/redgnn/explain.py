@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,27 @@ class LoadedModel:
     graph: EdgeIndex
     known: AnswerIndex
     device: torch.device
+    _recent: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
+    _recent_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @torch.no_grad()
+    def propagate(self, head: int, relation: int) -> tuple[torch.Tensor, list[LayerTrace]]:
+        """Scores [n_ent] and per-layer traces of (head, relation, ?) from one forward pass. The last
+        RECENT_QUERIES queries are kept, so ranking a query and explaining its answers share one pass
+        (the page's server threads share this object: the lock guards the memo)."""
+        key = (int(head), int(relation))
+        with self._recent_lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        traces: list[LayerTrace] = []
+        scores = self.model(torch.tensor([key[0]], device=self.device), torch.tensor([key[1]], device=self.device),
+                            self.graph, trace=traces)[0]
+        with self._recent_lock:
+            self._recent[key] = (scores, traces)
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return scores, traces
 
     @functools.cached_property
     def entity_lookup(self) -> dict[str, list[int]]:
@@ -57,6 +80,9 @@ class LoadedModel:
 
 
 PLURALS = {"entity": "entities", "relation": "relations"}
+
+#: forward passes LoadedModel keeps (scores and traces; FB15k-237's traces are ~70 MB a query)
+RECENT_QUERIES = 2
 
 
 def _text_table(names: list[str], labels: list[str]) -> dict[str, list[int]]:
@@ -113,7 +139,7 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     h, r = lm.entity_id(head), lm.relation_id(relation)
     heads = torch.tensor([h], device=lm.device)
     rels = torch.tensor([r], device=lm.device)
-    scores = lm.model(heads, rels, lm.graph)[0]
+    scores, _ = lm.propagate(h, r)
     known = lm.known.mask(heads, rels)[0]
     reached = lm.graph.within_hops(heads, lm.model.n_layer)[0]
     order = torch.argsort(scores, descending=True, stable=True)[:top].cpu()
@@ -237,8 +263,7 @@ def explain_query(lm: LoadedModel, head: str | int, relation: str | int, answer:
     """The r-digraph evidence for (head, relation, answer); answer defaults to the top-ranked entity."""
     h, r = lm.entity_id(head), lm.relation_id(relation)
     heads, rels = torch.tensor([h], device=lm.device), torch.tensor([r], device=lm.device)
-    traces: list[LayerTrace] = []
-    scores = lm.model(heads, rels, lm.graph, trace=traces)[0]
+    scores, traces = lm.propagate(h, r)
     known = lm.known.mask(heads, rels)[0]
     a = int(torch.argmax(scores)) if answer is None or answer == "" else lm.entity_id(answer)
     every = torch.zeros(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)

@@ -1,8 +1,10 @@
-"""CPU speed of RED-GNN's two ways to add the relation part of the messages (backend/methods/redgnn/model.py,
-RELATION_SUM_CELLS_PER_EDGE): gathered per edge, or summed per (target, relation) and multiplied by the
-relation embeddings. Training steps from the same initial weights and test-split ranking with a shipped
-checkpoint, the two paths alternated in one process (``--repeats`` rounds, the machine's noise shows as the
-spread), with the test MRR of both (equal up to float rounding). Prints one JSON object.
+"""CPU speed of RED-GNN's ways to sum a layer's messages (backend/methods/redgnn/model.py): the relation part
+gathered per edge, or summed per (target, relation) and multiplied by the relation embeddings
+(RELATION_SUM_CELLS_PER_EDGE); and both parts as sparse matrix products with their own backward
+(SPARSE_MATMUL_ON_CPU, the CPU default, compared with the summed path). Training steps from the same initial weights and
+test-split ranking with a shipped checkpoint, the paths alternated in one process (``--repeats`` rounds, the
+machine's noise shows as the spread), with the test MRR of each (equal up to float rounding). Prints one JSON
+object.
 
     python benchmarks/redgnn_relation_sum.py family umls [--threads 1] [--output FILE]
 """
@@ -29,6 +31,7 @@ from backend.methods.redgnn.explain import load_model  # noqa: E402
 model_module = importlib.import_module("backend.methods.redgnn.model")
 redgnn_train = importlib.import_module("backend.methods.redgnn.train")  # the package's `train` is a function
 PATHS = {"per_edge": 0, "summed": model_module.RELATION_SUM_CELLS_PER_EDGE}
+SPARSE_MATMUL = "sparse_matmul"
 
 
 def training_rate(dataset: str, n_batches: int) -> float:
@@ -61,22 +64,33 @@ def ranking(folder: str, n_queries: int) -> tuple[float, float]:
 
 
 def measure(dataset: str, train_batches: int, eval_queries: int, repeats: int) -> dict:
-    rates: dict[str, dict[str, list[float]]] = {p: {"train": [], "eval": []} for p in PATHS}
+    rates: dict[str, dict[str, list[float]]] = {p: {"train": [], "eval": []} for p in (*PATHS, SPARSE_MATMUL)}
     mrr: dict[str, float] = {}
-    for _ in range(repeats):
-        for path, cells in PATHS.items():
-            model_module.RELATION_SUM_CELLS_PER_EDGE = cells
-            rates[path]["train"].append(training_rate(dataset, train_batches))
-            rate, mrr[path] = ranking(dataset, eval_queries)
-            rates[path]["eval"].append(rate)
-    model_module.RELATION_SUM_CELLS_PER_EDGE = PATHS["summed"]
+    sparse_matmul = model_module.SPARSE_MATMUL_ON_CPU
+    try:
+        for _ in range(repeats):
+            model_module.SPARSE_MATMUL_ON_CPU = False
+            for path, cells in PATHS.items():
+                model_module.RELATION_SUM_CELLS_PER_EDGE = cells
+                rates[path]["train"].append(training_rate(dataset, train_batches))
+                rate, mrr[path] = ranking(dataset, eval_queries)
+                rates[path]["eval"].append(rate)
+            model_module.SPARSE_MATMUL_ON_CPU = True
+            rates[SPARSE_MATMUL]["train"].append(training_rate(dataset, train_batches))
+            rate, mrr[SPARSE_MATMUL] = ranking(dataset, eval_queries)
+            rates[SPARSE_MATMUL]["eval"].append(rate)
+    finally:
+        model_module.RELATION_SUM_CELLS_PER_EDGE = PATHS["summed"]
+        model_module.SPARSE_MATMUL_ON_CPU = sparse_matmul
     out = {"dataset": dataset, "train_batches": train_batches, "eval_queries": eval_queries}
-    for path in PATHS:
+    for path in (*PATHS, SPARSE_MATMUL):
         for kind in ("train", "eval"):
             out[f"{path}_{kind}_queries_per_s"] = [round(r, 1) for r in rates[path][kind]]
         out[f"{path}_test_mrr"] = mrr[path]
+    speedup = lambda a, b, kind: round(statistics.mean(rates[a][kind]) / statistics.mean(rates[b][kind]), 2)
     for kind in ("train", "eval"):
-        out[f"speedup_{kind}"] = round(statistics.mean(rates["summed"][kind]) / statistics.mean(rates["per_edge"][kind]), 2)
+        out[f"speedup_{kind}"] = speedup("summed", "per_edge", kind)
+        out[f"speedup_{kind}_sparse_matmul"] = speedup(SPARSE_MATMUL, "summed", kind)
     return out
 
 

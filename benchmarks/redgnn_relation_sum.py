@@ -63,7 +63,9 @@ def ranking(folder: str, n_queries: int) -> tuple[float, float]:
     return len(task.queries) / (time.perf_counter() - began), metrics["average"]["mrr"]
 
 
-def measure(dataset: str, train_batches: int, eval_queries: int, repeats: int) -> dict:
+def measure(folder: str, train_batches: int, eval_queries: int, repeats: int) -> dict:
+    """Both kinds of rate for each path, on the dataset of the shipped checkpoint ``folder``."""
+    dataset = store.load_card(store.MODELS_DIR / "redgnn" / folder).dataset
     rates: dict[str, dict[str, list[float]]] = {p: {"train": [], "eval": []} for p in (*PATHS, SPARSE_MATMUL)}
     mrr: dict[str, float] = {}
     sparse_matmul = model_module.SPARSE_MATMUL_ON_CPU
@@ -73,16 +75,16 @@ def measure(dataset: str, train_batches: int, eval_queries: int, repeats: int) -
             for path, cells in PATHS.items():
                 model_module.RELATION_SUM_CELLS_PER_EDGE = cells
                 rates[path]["train"].append(training_rate(dataset, train_batches))
-                rate, mrr[path] = ranking(dataset, eval_queries)
+                rate, mrr[path] = ranking(folder, eval_queries)
                 rates[path]["eval"].append(rate)
             model_module.SPARSE_MATMUL_ON_CPU = True
             rates[SPARSE_MATMUL]["train"].append(training_rate(dataset, train_batches))
-            rate, mrr[SPARSE_MATMUL] = ranking(dataset, eval_queries)
+            rate, mrr[SPARSE_MATMUL] = ranking(folder, eval_queries)
             rates[SPARSE_MATMUL]["eval"].append(rate)
     finally:
         model_module.RELATION_SUM_CELLS_PER_EDGE = PATHS["summed"]
         model_module.SPARSE_MATMUL_ON_CPU = sparse_matmul
-    out = {"dataset": dataset, "train_batches": train_batches, "eval_queries": eval_queries}
+    out = {"dataset": dataset, "checkpoint": folder, "train_batches": train_batches, "eval_queries": eval_queries}
     for path in (*PATHS, SPARSE_MATMUL):
         for kind in ("train", "eval"):
             out[f"{path}_{kind}_queries_per_s"] = [round(r, 1) for r in rates[path][kind]]
@@ -96,7 +98,7 @@ def measure(dataset: str, train_batches: int, eval_queries: int, repeats: int) -
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("datasets", nargs="+", help="transductive datasets with a shipped checkpoint (family, umls, ...)")
+    ap.add_argument("datasets", nargs="+", help="shipped checkpoint folders (family, umls, fb237_v4-inductive, ...)")
     ap.add_argument("--train-batches", type=int, default=60)
     ap.add_argument("--eval-queries", type=int, default=800)
     ap.add_argument("--repeats", type=int, default=3)

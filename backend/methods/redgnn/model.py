@@ -9,7 +9,8 @@ Per edge (s, r, o) out of layer ℓ-1:
 
 with relation embeddings per layer (2R+1 rows: relations, inverses, self-loop), a GRU shared
 by all layers, and score(e) = w_finalᵀ h^L_e; entities not reached in L hops score 0.
-Node sets are (query, entity) keys made unique on the device; no Python loop over edges.
+Node sets are (query, entity) keys made unique on the device; no Python loop over edges. The sum over edges is
+a scatter on a GPU and two sparse matrix products on a CPU (SparseMessageSum).
 """
 from __future__ import annotations
 

@@ -305,6 +305,31 @@ def test_cli_finds_the_inductive_checkpoint_without_setting():
     assert _model_dir(METHODS["redgnn"], args).name == "family"
 
 
+def test_continuing_a_checkpoint_keeps_its_training_recipe(tmp_path):
+    """`train --init-from` keeps the checkpoint's inductive training queries (and 3:1 split) unless given again:
+    continuing a re-split checkpoint must not silently fall back to the paper's queries."""
+    import json
+
+    from backend.cli import build_parser, _build_config
+    from backend.registry import METHODS
+
+    folder = tmp_path / "fb237_v1-inductive"
+    folder.mkdir()
+    card = {"method": "redgnn", "dataset": "fb237_v1", "setting": "inductive", "metrics": {},
+            "train": {"config": {"inductive_queries": "resplit", "fact_ratio": 0.6, "lr": 1.0}}}
+    (folder / "card.json").write_text(json.dumps(card))
+    parse = build_parser().parse_args
+    continued = _build_config(METHODS["redgnn"], parse(["train", "redgnn", "--dataset", "fb237_v1",
+                                                          "--init-from", str(folder)]))
+    assert (continued.inductive_queries, continued.fact_ratio) == ("resplit", 0.6)
+    assert continued.lr == config_for("fb237_v1").lr  # only the recipe is kept, not every setting
+    switched = _build_config(METHODS["redgnn"], parse(["train", "redgnn", "--dataset", "fb237_v1", "--init-from",
+                                                         str(folder), "--inductive-queries", "valid"]))
+    assert (switched.inductive_queries, switched.fact_ratio) == ("valid", 0.6)
+    fresh = _build_config(METHODS["redgnn"], parse(["train", "redgnn", "--dataset", "fb237_v1"]))
+    assert (fresh.inductive_queries, fresh.fact_ratio) == ("valid", 0.75)
+
+
 def test_dense_step_builds_no_host_tensors():
     """CUDA-graph capture refuses host-to-device copies: the dense forward and backward must not turn Python
     numbers into tensors (aten.lift_fresh, e.g. `x[idx] = 1.0`) nor move tensors between devices."""

@@ -480,7 +480,7 @@ def train_section(expanded: bool) -> None:
                                 "the new folder keeps whichever of the old and the new weights is better on valid."):
                 argv = ["train", "redgnn", "--dataset", ds, "--epochs", str(done + int(epochs)),
                         "--init-from", str(folder)]
-        if queries != "valid":
+        if ds in INDUCTIVE_DATASETS:  # always named: a continued checkpoint would otherwise keep its own
             argv += ["--inductive-queries", queries]
         if minutes:
             argv += ["--max-seconds", str(int(minutes) * 60)]

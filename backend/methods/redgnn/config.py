@@ -7,6 +7,7 @@ in both commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 #            lr      decay    lamb      d   a  L  dropout  act   n_batch n_tbatch
 _TRANSDUCTIVE = {
@@ -65,6 +66,8 @@ class RedGNNConfig:
     propagation: str = "sparse"     # training forward: "sparse" (reached nodes only) or "dense" (small graphs, GPU)
     compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)
     cuda_graphs: bool = True        # dense forward on a GPU: replay the whole step as one CUDA graph
+    #: what `train --init-from` keeps from the continued checkpoint's card unless given again
+    KEPT_WHEN_CONTINUED: ClassVar[tuple[str, ...]] = ("inductive_queries", "fact_ratio")
 
     @property
     def inductive(self) -> bool:

@@ -7,9 +7,12 @@
 # The device tool brings back at most 8 files: write into a work folder and pack it, e.g. (one call, ~9 min)
 #   mkdir -p $OUT; (OUT=/tmp/g TOTAL_SECONDS=550 timeout -k 5 570 bash benchmarks/gpu_redgnn.sh run) >/tmp/g.log 2>&1;
 #   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
-# What is still open (15 min of device time a session, ~30 s to start): family's CUDA-graph step and more
-# FB15k-237 training in one call: the same with `WN_SPEED=0 WN_TRAIN_SECONDS=0 FB_STEP=dense`
-# (the family runs take ~3 min, the FB15k-237 part the rest: training, then one valid and one test pass).
+# What is still open (15 min of device time a session, a minute or more to start): FB15k-237 training, one
+# epoch about 5 min on an H200 with the compiled dense step (2026-11-28), plus 90 s for its valid+test pass:
+#   mkdir -p $OUT; (OUT=/tmp/g WN_TRAIN_SECONDS=0 FB_STEP=dense TOTAL_SECONDS=540 timeout -k 5 565 bash benchmarks/gpu_redgnn.sh train) \
+#     >/tmp/g.log 2>&1; cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .      (timeout_s 590)
+# The minute or so left after it continues fb237_v4 (now with the checkpoint's own re-split queries).
+# family's captured step was timed on 2026-11-28 (`speed` with WN_SPEED=0: 4,694 queries/s, ~3.5 min).
 # Within TOTAL_SECONDS (default 520) of wall time. speed: family with the dense step replayed as one CUDA
 # graph (compiled, also training family for FAMILY_CURVE seconds to show its quality; and eager), the sparse
 # step, the compiled dense one without graphs (throughput, kernel and graph launches per step), WN18RR

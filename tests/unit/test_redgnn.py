@@ -305,6 +305,31 @@ def test_cli_finds_the_inductive_checkpoint_without_setting():
     assert _model_dir(METHODS["redgnn"], args).name == "family"
 
 
+def test_auto_propagation_trains_small_graphs_densely_on_a_gpu_only(monkeypatch):
+    """"auto" (the default) is the sparse step on a CPU and for a large batch × graph (WN18RR) on a GPU, the dense
+    step, compiled where Triton is installed, for family- and FB15k-237-sized ones on a GPU; explicit choices stay."""
+    import importlib.util
+
+    from backend.methods.redgnn.train import DENSE_EDGE_ROWS_ON_GPU, resolve_propagation
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    family, wn18rr = config_for("family"), config_for("WN18RR")
+    assert family.propagation == "auto"
+    family_edges, wn18rr_edges = 50_000, 215_000  # their graphs: 2 × (facts + train) + self-loops, rounded
+    assert family.n_batch * family_edges <= DENSE_EDGE_ROWS_ON_GPU < wn18rr.n_batch * wn18rr_edges
+    assert resolve_propagation(family, cpu, family_edges).propagation == "sparse"
+    assert resolve_propagation(wn18rr, cuda, wn18rr_edges).propagation == "sparse"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "triton" else None)
+    on_gpu = resolve_propagation(family, cuda, family_edges)
+    assert (on_gpu.propagation, on_gpu.compile) == ("dense", True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)  # no Triton: dense, not compiled
+    assert (resolve_propagation(family, cuda, family_edges).compile) is False
+    explicit = dataclasses.replace(family, propagation="sparse")
+    assert resolve_propagation(explicit, cuda, family_edges) is explicit
+    asked = resolve_propagation(dataclasses.replace(family, compile=True), cpu, family_edges)
+    assert (asked.propagation, asked.compile) == ("dense", True)  # --compile alone asks for the dense step
+
+
 def test_continuing_a_checkpoint_keeps_its_training_recipe(tmp_path):
     """`train --init-from` keeps the checkpoint's inductive training queries (and 3:1 split) unless given again:
     continuing a re-split checkpoint must not silently fall back to the paper's queries."""

@@ -63,7 +63,8 @@ class RedGNNConfig:
     track_test: bool = False        # also evaluate test after each epoch (curves only; selection is on valid)
     output: str = ""                # checkpoint folder (default: models/redgnn/<dataset>[-inductive])
     init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
-    propagation: str = "sparse"     # training forward: "sparse" (reached nodes only) or "dense" (small graphs, GPU)
+    propagation: str = "auto"       # training forward: "sparse" (reached nodes only), "dense" (small graphs, GPU)
+    #                                 or "auto" (dense, compiled, on a GPU where it fits; sparse elsewhere)
     compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)
     cuda_graphs: bool = True        # dense forward on a GPU: replay the whole step as one CUDA graph
     #: what `train --init-from` keeps from the continued checkpoint's card unless given again

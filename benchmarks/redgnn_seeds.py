@@ -2,6 +2,8 @@
 
     python benchmarks/redgnn_seeds.py --dataset family --seeds 1234 1 2 --epochs 12 --patience 3 \
         --output benchmarks/results/redgnn-family-seeds-cpu.json
+    python benchmarks/redgnn_seeds.py --dataset fb237_v4 --seeds 1 --inductive-queries resplit \
+        --init-from FOLDER --epochs 25        # each seed continues the same checkpoint
 
 Checkpoints go to a temporary folder, or KEEP/<seed> with --keep (the shipped one is never replaced);
 prints one JSON object.
@@ -46,6 +48,8 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=0)
     parser.add_argument("--inductive-queries", default="valid", choices=INDUCTIVE_QUERIES,
                         help="inductive training queries: RED-GNN's valid triples, or a re-split each epoch")
+    parser.add_argument("--init-from", default="",
+                        help="continue this checkpoint in every seed (--epochs then counts its epochs too)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", default=None, help="also write the JSON here")
@@ -59,6 +63,7 @@ def main() -> None:
         for seed in args.seeds:
             config = config_for(args.dataset)
             config.seed, config.patience, config.inductive_queries = seed, args.patience, args.inductive_queries
+            config.init_from = args.init_from
             if args.epochs:
                 config.epochs = args.epochs
             config.output = str(Path(tmp) / str(seed))

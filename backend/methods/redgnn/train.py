@@ -299,6 +299,7 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
     kg, kg_ind = load_data(config.dataset, data_dir)
     # the largest epoch graph: facts and training triples, both directions, and a self-loop per entity
     config = resolve_propagation(config, device, 2 * (len(kg.facts) + len(kg.train)) + kg.n_ent)
+    log.info("training step: %s%s on %s", config.propagation, ", compiled" if config.compile else "", device)
     tasks = eval_tasks(kg, kg_ind, device)
     model = build_model(config, kg.n_rel).to(device)
     resume = Resume.load(config.init_from, config) if config.init_from else None

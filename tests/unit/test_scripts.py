@@ -54,3 +54,29 @@ def test_interactive_benchmark_reports_median_and_nearest_rank_p90_in_ms_on_fixe
     picked = module.sample_queries(test, 4)
     assert picked == module.sample_queries(test, 4) and len(set(picked)) == 4
     assert all(h % 3 == 0 and r == h + 1 and t == h + 2 for h, r, t in picked)
+
+
+def test_entity_id_tie_ranks_equal_the_original_codes_pre_2022_ordinal_metric():
+    """benchmarks/redgnn_index_ties.py reproduces RED-GNN's old cal_ranks (scipy rankdata 'ordinal'), written
+    out here as the original did it, on random tied scores; and it differs from the average ties."""
+    import numpy as np
+    import torch
+    from scipy.stats import rankdata
+
+    module = _benchmark_module("redgnn_index_ties")
+    generator = torch.Generator().manual_seed(0)
+    differs = 0
+    for _ in range(50):
+        scores = torch.randint(-2, 3, (4, 15), generator=generator).float()
+        answers = torch.rand(4, 15, generator=generator) < 0.2
+        answers[:, 3] |= ~answers.any(dim=1)
+        known = answers | (torch.rand(4, 15, generator=generator) < 0.2)
+        shifted = scores.numpy() - scores.numpy().min(axis=1, keepdims=True) + 1e-8
+        full_rank = rankdata(-shifted, method="ordinal", axis=1)
+        filter_rank = rankdata(-shifted * known.numpy(), method="ordinal", axis=1)
+        expected = (full_rank - filter_rank + 1)[answers.numpy()]
+        ranks = module.index_tie_ranks(scores, answers, known)
+        np.testing.assert_array_equal(ranks.numpy(), expected)
+        average = module.filtered_ranks(scores, answers, known, policy="average")
+        differs += int(not torch.equal(ranks, average))
+    assert differs > 25

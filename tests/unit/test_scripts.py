@@ -80,3 +80,41 @@ def test_entity_id_tie_ranks_equal_the_original_codes_pre_2022_ordinal_metric():
         average = module.filtered_ranks(scores, answers, known, policy="average")
         differs += int(not torch.equal(ranks, average))
     assert differs > 25
+
+
+def test_test_graph_holdout_folds_are_disjoint_cover_enough_facts_and_never_read_test_triples():
+    """benchmarks/redgnn_inductive_selection.py: each fold ranks its held-out facts over the other facts of the
+    inductive graph; folds are disjoint, at least min_held_out facts are ranked, only facts are known."""
+    import importlib
+
+    import torch
+
+    module = _benchmark_module("redgnn_inductive_selection")
+    redgnn_train = importlib.import_module("backend.methods.redgnn.train")
+    _, kg_ind = redgnn_train.load_data("nell_v1")
+    facts = kg_ind.facts
+    folds = module.holdout_folds(facts, 0.1, min_held_out=200)
+    fold_size = round(0.1 * len(facts))
+    assert len(folds) == 3 and 3 * fold_size >= 200
+
+    def keys(triples):
+        return set((triples[:, 0] * 10**6 + triples[:, 1] * 10**3 + triples[:, 2]).tolist())
+
+    seen: set = set()
+    for held, kept in folds:
+        assert len(held) == fold_size and len(held) + len(kept) == len(facts)
+        assert keys(held) | keys(kept) == keys(facts) and not keys(held) & seen
+        seen |= keys(held)
+    assert torch.equal(module.holdout_folds(facts, 0.1)[0][0], folds[0][0])  # fold 1 does not depend on the count
+
+    tasks, n_held, n_facts = module.holdout_tasks("nell_v1", 0.1, min_held_out=200)
+    assert (len(tasks), n_held, n_facts) == (3, 3 * fold_size, len(facts))
+    task, (held, kept) = tasks[0], folds[0]
+    heads, rels = task.queries[:, 0], task.queries[:, 1]
+    n_known = int(task.known.mask(heads, rels).sum())
+    full = redgnn_train.EvalTask.build(kg_ind, facts, held, "cpu")  # its filter holds the test triples too
+    assert n_known == int(redgnn_train.EvalTask.build(
+        type(kg_ind)(**{**kg_ind.__dict__, "test": facts[:0], "valid": facts[:0]}), facts, held, "cpu"
+    ).known.mask(heads, rels).sum())
+    assert n_known < int(full.known.mask(heads, rels).sum())
+    assert int(task.answers.mask(heads, rels).sum()) == 2 * len(held)

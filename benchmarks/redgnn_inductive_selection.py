@@ -60,6 +60,7 @@ def holdout_tasks(dataset: str, share: float, min_held_out: int = 1) -> tuple[li
 
 
 def score_checkpoint(folder: Path, tasks: list) -> dict:
+    """A checkpoint's recipe, seed, card valid and test MRR, and its MRR over every fold's held-out facts."""
     lm = load_model(folder, "cpu")
     config = RedGNNConfig(**lm.card.train["config"])
     ranks = [redgnn_train.answer_ranks(lm.model, task, config.n_tbatch, policies=("average",)).by_policy["average"]

@@ -58,21 +58,10 @@ def _build_config(method, args) -> Any:
     config = method.config_for(args.dataset)
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     if overrides.get("init_from"):
-        overrides = {**_settings_kept_when_continued(config, overrides["init_from"]), **overrides}
+        from backend.core.store import settings_kept_when_continued
+
+        overrides = {**settings_kept_when_continued(config, overrides["init_from"]), **overrides}
     return dataclasses.replace(config, **overrides)
-
-
-def _settings_kept_when_continued(config, folder: str) -> dict:
-    """The training settings that continuing a checkpoint keeps from its card unless given again
-    (the config class's KEPT_WHEN_CONTINUED, e.g. RED-GNN's training-query recipe)."""
-    names = getattr(type(config), "KEPT_WHEN_CONTINUED", ())
-    try:
-        from backend.core.store import load_card
-
-        earlier = (load_card(folder).train or {}).get("config") or {}
-    except (FileNotFoundError, ValueError, KeyError):
-        return {}  # the trainer names the missing or foreign checkpoint
-    return {name: earlier[name] for name in names if name in earlier}
 
 
 def _model_dir(method, args) -> Path:

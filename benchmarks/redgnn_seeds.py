@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.core.device import device_label, keep_freed_memory, select_device  # noqa: E402
 from backend.core.files import emit_json  # noqa: E402
+from backend.core.store import settings_kept_when_continued  # noqa: E402
 from backend.methods.redgnn.config import INDUCTIVE_QUERIES, config_for  # noqa: E402
 from backend.methods.redgnn.train import train  # noqa: E402
 
@@ -46,8 +47,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--patience", type=int, default=0)
-    parser.add_argument("--inductive-queries", default="valid", choices=INDUCTIVE_QUERIES,
-                        help="inductive training queries: RED-GNN's valid triples, or a re-split each epoch")
+    parser.add_argument("--inductive-queries", default=None, choices=INDUCTIVE_QUERIES,
+                        help="inductive training queries: RED-GNN's valid triples (the default), or a re-split "
+                             "each epoch; with --init-from, the checkpoint's own unless given")
     parser.add_argument("--init-from", default="",
                         help="continue this checkpoint in every seed (--epochs then counts its epochs too)")
     parser.add_argument("--device", default=None)
@@ -62,8 +64,11 @@ def main() -> None:
         tmp = args.keep or scratch
         for seed in args.seeds:
             config = config_for(args.dataset)
-            config.seed, config.patience, config.inductive_queries = seed, args.patience, args.inductive_queries
-            config.init_from = args.init_from
+            config.seed, config.patience, config.init_from = seed, args.patience, args.init_from
+            if args.init_from:  # continuing keeps the checkpoint's recipe, as `train --init-from` does
+                config = dataclasses.replace(config, **settings_kept_when_continued(config, args.init_from))
+            if args.inductive_queries:
+                config.inductive_queries = args.inductive_queries
             if args.epochs:
                 config.epochs = args.epochs
             config.output = str(Path(tmp) / str(seed))

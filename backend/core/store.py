@@ -105,6 +105,17 @@ def load_card(folder_or_file: str | os.PathLike) -> Card:
     return Card.from_dict(json.loads(p.read_text(encoding="utf-8")), path=str(p.parent))
 
 
+def settings_kept_when_continued(config, folder: str | os.PathLike) -> dict:
+    """The training settings that continuing the checkpoint in ``folder`` keeps from its card unless given again
+    (the config class's KEPT_WHEN_CONTINUED, e.g. RED-GNN's training-query recipe); {} without a readable card."""
+    names = getattr(type(config), "KEPT_WHEN_CONTINUED", ())
+    try:
+        earlier = (load_card(folder).train or {}).get("config") or {}
+    except (FileNotFoundError, ValueError, KeyError):
+        return {}  # the trainer names the missing or foreign checkpoint
+    return {name: earlier[name] for name in names if name in earlier}
+
+
 def load_state_dict(folder: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     p = Path(folder)
     if p.is_dir():

@@ -215,7 +215,8 @@ def evidence_legend_html(kinds: Iterable[str] = ()) -> str:
     parts += [swatch(c, k or "entity") for k, c in kc.items()]
     if not kc:
         parts.append(swatch(OTHER_COLOR, "other"))
-    parts.append("<span style='color:#555'>edge width ∝ weight · hover for details · drag to move</span>")
+    parts.append("<span style='color:#555'>edge width ∝ weight · hover for details · drag to move · "
+                 "ctrl + scroll (or pinch) to zoom</span>")
     return ("<div class='evidence-legend' style='font:13px sans-serif;padding:4px 2px;"
             "clear:both'>" + "".join(parts) + "</div>")
 
@@ -239,6 +240,28 @@ _TITLE_SCRIPT = """
 """
 
 
+_WHEEL_ZOOM_SCRIPT = """
+<script type="text/javascript">
+  // A plain wheel scrolls the page the graph sits in (vis-network's own wheel zoom, switched off
+  // with interaction.zoomView, would swallow it); ctrl/cmd + wheel, or a pinch, zooms about the pointer.
+  (function () {
+    var box = document.getElementById("mynetwork");
+    if (typeof network === "undefined" || !network || !box) { return; }
+    box.addEventListener("wheel", function (e) {
+      if (!(e.ctrlKey || e.metaKey) || e.deltaY === 0) { return; }
+      e.preventDefault();
+      var r = box.getBoundingClientRect();
+      var p = network.DOMtoCanvas({x: e.clientX - r.left, y: e.clientY - r.top});
+      var s0 = network.getScale();
+      var s1 = Math.min(10, Math.max(0.02, s0 * (e.deltaY < 0 ? 1.1 : 1 / 1.1)));
+      var c = network.getViewPosition();
+      network.moveTo({scale: s1, position: {x: p.x - (p.x - c.x) * s0 / s1, y: p.y - (p.y - c.y) * s0 / s1}});
+    }, {passive: false});
+  })();
+</script>
+"""
+
+
 def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str = "560px",
                            max_edges: int | None = None, legend: bool = True) -> str:
     """A self-contained HTML page (vis-network inlined, no network access needed) of the evidence.
@@ -246,7 +269,8 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
     layered: nodes at x = layer * 280 px (query at layer 0 on the left, answer on the right),
     physics off; nodes without a layer are placed by hops from the query. Not layered (or no
     layer information at all): force-directed layout. Edge width is linear in weight (1..8 px),
-    hover titles give "relation · weight 0.873" for edges and label/kind/score for nodes.
+    hover titles give "relation · weight 0.873" for edges and label/kind/score for nodes. A plain
+    mouse wheel scrolls the surrounding page; ctrl/cmd + wheel (or a pinch) zooms the graph.
     max_edges: keep only the heaviest edges (plus the nodes they touch, and query/answer nodes).
     Node ids are used as given: a producer that shows one entity at several layers (RED-GNN)
     gives each (entity, layer) its own id, e.g. ``"e:123@2"``.
@@ -319,7 +343,7 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
                     {"enabled": True, "solver": "forceAtlas2Based",
                      "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 120},
                      "stabilization": {"enabled": True, "iterations": 300, "fit": True}}),
-        "interaction": {"hover": True, "tooltipDelay": 80, "navigationButtons": False,
+        "interaction": {"hover": True, "tooltipDelay": 80, "navigationButtons": False, "zoomView": False,
                         "multiselect": True, "dragNodes": True},
         "edges": {"smooth": {"enabled": False} if use_layers else {"enabled": True, "type": "continuous"},
                   "selectionWidth": 2},
@@ -337,7 +361,7 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
     style = "<style>div.vis-tooltip{font-family:sans-serif;font-size:13px;white-space:normal;max-width:420px}</style>"
     page = page.replace("</head>", style + "</head>", 1)
     page = page.replace("<body>", "<body style='margin:4px'>\n" + "".join(head), 1)
-    tail = (evidence_legend_html(kinds) if legend else "") + _TITLE_SCRIPT
+    tail = (evidence_legend_html(kinds) if legend else "") + _TITLE_SCRIPT + _WHEEL_ZOOM_SCRIPT
     page = page.replace("</body>", tail + "</body>", 1)
     return page
 

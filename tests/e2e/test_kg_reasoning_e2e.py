@@ -135,6 +135,34 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+def test_wheel_scrolls_the_page_and_ctrl_wheel_zooms_the_graph(page, kg_server):
+    """A mouse wheel over the evidence graph scrolls the page (it used to zoom the graph out, so a reader
+    scrolling down got stuck in it); ctrl + wheel zooms the graph instead, about the pointer."""
+    server, label = kg_server
+    main = open_checkpoint(page, server, label)
+    graph = main.locator("iframe").first
+    graph.scroll_into_view_if_needed()
+    page.frame_locator('[data-testid="stMain"] iframe').first.locator("canvas").first.wait_for(state="visible")
+    frame = next(f for f in page.frames if f.evaluate("typeof network !== 'undefined' && !!network"))
+    top, scale = graph.bounding_box()["y"], frame.evaluate("network.getScale()")
+
+    box = graph.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 300)
+    page.wait_for_timeout(800)
+    assert graph.bounding_box()["y"] < top - 100, "the wheel did not scroll the page"
+    assert frame.evaluate("network.getScale()") == pytest.approx(scale), "a plain wheel zoomed the graph"
+
+    box = graph.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, max(box["y"], 0) + 150)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    page.wait_for_timeout(500)
+    assert frame.evaluate("network.getScale()") == pytest.approx(scale * 1.1, rel=1e-3), "ctrl + wheel did not zoom"
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_uploaded_triples_are_ranked_and_downloaded(page, kg_server, tmp_path):
     """Upload a TSV of test triples with one bad row: the bad row is named, the others ranked, and the
     results download as CSV with the ranks shown on the page."""

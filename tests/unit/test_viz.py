@@ -65,6 +65,8 @@ def test_html_is_self_contained_and_escaped(evidence):
     assert titles[2].startswith("inhibited_by · weight 0.500")
     assert titles[3].startswith("binds &lt;b&gt; · weight 0.100")
     assert all(e["arrows"]["to"]["enabled"] for e in edges)
+    # a plain wheel is left to the page around the graph; ctrl + wheel zooms (tests/e2e checks both in chromium)
+    assert '"zoomView": false' in page and "e.ctrlKey || e.metaKey" in page
 
 
 def test_layered_positions_go_left_to_right(evidence):

@@ -96,6 +96,9 @@ def cmd_list(args) -> int:
     for ds in data.CATALOG.values():
         present = data.dataset_status(ds, data.resolve_data_root(args.data_dir))
         print(f"  {ds.name:<22} {ds.area:<10} {present:<10} {ds.description}")
+    from backend.kg.user_graphs import graphs_dir, list_user_graphs
+
+    print(f"\nimported graphs ({graphs_dir()}): " + (", ".join(list_user_graphs()) or "none"))
     print("\ncheckpoints:")
     cards = list_cards()
     if not cards:
@@ -113,6 +116,18 @@ def cmd_fetch(args) -> int:
     root = data.resolve_data_root(args.data_dir)
     for name in args.names:
         data.fetch_dataset(name, root, force=args.force)
+    return 0
+
+
+def cmd_import_graph(args) -> int:
+    from backend.kg.user_graphs import import_graph
+
+    report = import_graph(Path(args.file), args.name, valid_fraction=args.valid_fraction,
+                          test_fraction=args.test_fraction, seed=args.seed, replace=args.replace)
+    for line in report.problems:
+        print(f"skipped {line}", file=sys.stderr)
+    print("\n".join(report.lines()))
+    print(f"wrote {report.folder}\ntrain on it: python -m backend train redgnn --dataset {report.name}")
     return 0
 
 
@@ -213,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="dataset names (see `list`), or 'all'")
     p.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
     p.set_defaults(func=cmd_fetch)
+    p = sub.add_parser("import-graph", help="make a CSV/TSV of (head, relation, tail) triples a knowledge graph "
+                                            "to train and query (split at random into training, valid and test)")
+    p.add_argument("file", help="CSV or TSV with columns head, relation, tail (a header is optional)")
+    p.add_argument("--name", required=True, help="the graph's name, used as --dataset NAME afterwards")
+    p.add_argument("--valid-fraction", type=float, default=0.1, help="share of triples held out for validation")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="share of triples held out for test")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    p.add_argument("--replace", action="store_true", help="replace an imported graph of the same name")
+    p.set_defaults(func=cmd_import_graph)
     p = sub.add_parser("verify-data", help="check every file present under the data root against its sha256")
     p.add_argument("names", nargs="*", help="datasets to check (default: all)")
     p.set_defaults(func=cmd_verify)
@@ -230,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
             if getattr(m, verb) is None:
                 continue
             mp = msub.add_parser(m.name, help=m.task)
-            mp.add_argument("--dataset", required=verb == "train", choices=m.datasets or None)
+            mp.add_argument("--dataset", required=verb == "train",
+                            help="one of " + ", ".join(m.datasets) + (", or a graph made with import-graph"
+                                                                     if m.imports_graphs else "")
+                            if m.datasets else None)
             mp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: $PARSIMONY_DEVICE or auto)")
             if verb == "train":
                 mp.add_argument("--progress-file", default=None, help="also append progress events (JSON lines) here")

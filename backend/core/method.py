@@ -27,6 +27,7 @@ class Method:
     paper: str                      # citation key into backend.core.references
     area: str                       # data area under the data root
     datasets: tuple[str, ...] = ()  # datasets it trains on (catalog names)
+    imports_graphs: bool = False    # also trains on knowledge graphs made with `import-graph` (backend.kg.user_graphs)
     config_for: Callable[[str], Any] | None = None
     train: Callable[..., Any] | None = None
     evaluate: Callable[..., dict] | None = None

@@ -143,6 +143,13 @@ def list_cards(root: str | os.PathLike | None = None, method: str | None = None)
     return sorted(cards, key=lambda c: (c.method, c.dataset, c.setting))
 
 
+def runs_root() -> Path:
+    """Where the user's own work goes (trainings started from a page, imported graphs): ``$PARSIMONY_RUNS``,
+    else ``<project>/runs`` (git-ignored); shipped checkpoints stay under ``models/``."""
+    env = os.environ.get("PARSIMONY_RUNS", "").strip()
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "runs"
+
+
 def default_model_dir(method: str, dataset: str, setting: str = "default") -> Path:
     name = dataset if setting in ("", "default", "transductive") else f"{dataset}-{setting}"
     return MODELS_DIR / method / name

@@ -72,7 +72,8 @@ def _read_lines(path: Path) -> list[str]:
 def _read_name_triples(path: Path, ent_id: dict[str, int], rel_id: dict[str, int]) -> torch.Tensor:
     rows = []
     for lineno, line in enumerate(_read_lines(path), start=1):
-        parts = line.split()
+        # tab-separated where there are tabs (names may hold spaces: imported graphs), else any whitespace
+        parts = [p.strip() for p in line.split("\t")] if "\t" in line else line.split()
         if len(parts) != 3:
             raise ValueError(f"{path}: line {lineno} has {len(parts)} fields, expected head relation tail")
         h, r, t = parts
@@ -116,16 +117,25 @@ def _labellers(root: Path, dataset: str | None):
 def load_redgnn_layout(name: str, root: str | Path | None = None, with_labels: bool = True) -> KGData:
     """A transductive dataset in the RED-GNN layout (entities.txt line numbers are the ids)."""
     root = resolve_data_root(root) if not isinstance(root, Path) else root
-    base = f"kg/{name}"
-    paths = {f: data_file(root, f"{base}/{f}") for f in
-             ("entities.txt", "relations.txt", "facts.txt", "train.txt", "valid.txt", "test.txt")}
+    paths = {f: data_file(root, f"kg/{name}/{f}") for f in REDGNN_FILES}
+    ent_labeller, rel_labeller = _labellers(root, name if with_labels else None)
+    return read_redgnn_files(name, paths, ent_labeller, rel_labeller)
+
+
+#: the files of a transductive dataset in the RED-GNN layout
+REDGNN_FILES = ("entities.txt", "relations.txt", "facts.txt", "train.txt", "valid.txt", "test.txt")
+
+
+def read_redgnn_files(name: str, paths: dict[str, Path], ent_labeller=None, rel_labeller=None) -> KGData:
+    """A :class:`KGData` from the RED-GNN layout's files (``paths``: file name -> path); the labellers map
+    names to readable labels (None: the names are the labels)."""
     entities = _read_lines(paths["entities.txt"])
     relations = _read_lines(paths["relations.txt"])
     ent_id = {e: i for i, e in enumerate(entities)}
     rel_id = {r: i for i, r in enumerate(relations)}
     splits = {s: _read_name_triples(paths[f"{s}.txt"], ent_id, rel_id) for s in ("facts", "train", "valid", "test")}
-    ent_labeller, rel_labeller = _labellers(root, name if with_labels else None)
-    ent_labels, rel_labels = ent_labeller(entities), rel_labeller(relations)
+    ent_labels = ent_labeller(entities) if ent_labeller else None
+    rel_labels = rel_labeller(relations) if rel_labeller else None
     return KGData(name=name, entities=entities, relations=relations, entity_labels=ent_labels,
                   relation_labels=rel_labels, files={k: str(v) for k, v in paths.items()}, **splits)
 

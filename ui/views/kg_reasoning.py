@@ -7,7 +7,6 @@ git-ignored) and are listed in the dataset picker as "(your run)".
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -46,8 +45,7 @@ EXPECTED_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
 
 def runs_dir() -> Path:
     """Where trainings started from this page write: ``$PARSIMONY_RUNS``, else ``<project>/runs``."""
-    env = os.environ.get("PARSIMONY_RUNS", "").strip()
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "runs"
+    return store.runs_root()
 
 
 def find_checkpoints() -> dict[str, tuple[str, store.Card]]:

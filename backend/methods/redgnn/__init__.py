@@ -83,6 +83,7 @@ METHOD = Method(
     paper="zhang2022redgnn",
     area="kg",
     datasets=DATASETS,
+    imports_graphs=True,
     config_for=config_for,
     train=train,
     evaluate=evaluate,

@@ -94,14 +94,25 @@ def inductive_queries_of(train: dict | None) -> str | None:
     return ((train or {}).get("config") or {}).get("inductive_queries")
 
 
+#: an imported graph trains with this dataset's settings (3 layers, batches of 20: quick on a CPU;
+#: every one can be changed with the train flags)
+IMPORTED_GRAPH_SETTINGS = "family"
+
+
 def config_for(dataset: str) -> RedGNNConfig:
-    """The paper code's hyper-parameters for ``dataset``."""
+    """The paper code's hyper-parameters for ``dataset`` (an imported graph: family's)."""
+    from backend.kg.user_graphs import is_user_graph, list_user_graphs
+
     if dataset in _TRANSDUCTIVE:
         lr, decay, lamb, d, a, L, drop, act, nb, ntb = _TRANSDUCTIVE[dataset]
     elif dataset in _INDUCTIVE:
         lr, lamb, decay, d, a, drop, act, L, nb = _INDUCTIVE[dataset]
         ntb = nb
+    elif is_user_graph(dataset):
+        lr, decay, lamb, d, a, L, drop, act, nb, ntb = _TRANSDUCTIVE[IMPORTED_GRAPH_SETTINGS]
     else:
-        raise ValueError(f"RED-GNN has no settings for dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+        raise ValueError(f"RED-GNN has no settings for dataset {dataset!r}; choose from {', '.join(DATASETS)}, "
+                         "or an imported graph (python -m backend import-graph FILE --name NAME)"
+                         + (f": {', '.join(list_user_graphs())}" if list_user_graphs() else ""))
     return RedGNNConfig(dataset=dataset, lr=lr, decay_rate=decay, lamb=lamb, hidden_dim=d, attn_dim=a, n_layer=L,
                         dropout=drop, act=act, n_batch=nb, n_tbatch=ntb)

@@ -21,9 +21,11 @@ from backend.core.device import device_label, seed_everything, select_device
 from backend.core.metrics import filtered_ranks, ranking_metrics
 from backend.core.progress import NullProgress, ProgressCallback, ProgressEvent
 from backend.core.files import sha256_file
-from backend.core.store import Card, count_parameters, default_model_dir, load_card, load_state_dict, save_checkpoint
+from backend.core.store import (
+    Card, count_parameters, default_model_dir, load_card, load_state_dict, runs_root, save_checkpoint)
 from backend.kg.graph import AnswerIndex, EdgeIndex, distinct_queries
 from backend.kg.loader import KGData, load_inductive, load_redgnn_layout, with_inverses
+from backend.kg.user_graphs import load_user_graph
 
 from .config import RedGNNConfig
 from .model import RedGNN, softmax_cross_entropy
@@ -52,12 +54,22 @@ class EvalTask:
                    known=AnswerIndex(all_known, kg.n_ent, kg.n_rel).to(device))
 
 
+def is_imported_graph(dataset: str) -> bool:
+    """Whether ``dataset`` names a graph the user imported (never one of the datasets RED-GNN knows)."""
+    from .config import DATASETS
+    from backend.kg.user_graphs import is_user_graph
+
+    return dataset not in DATASETS and is_user_graph(dataset)
+
+
 def load_data(dataset: str, data_dir=None) -> tuple[KGData, KGData | None]:
     """(training graph data, inductive test-graph data or None)."""
     from .config import INDUCTIVE_DATASETS
 
     if dataset in INDUCTIVE_DATASETS:
         return load_inductive(dataset, data_dir)
+    if is_imported_graph(dataset):
+        return load_user_graph(dataset), None
     return load_redgnn_layout(dataset, data_dir), None
 
 
@@ -376,8 +388,9 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
     # once for the card and the per-relation breakdown saved beside it
     test_ranks = answer_ranks(model, tasks["test"], config.n_tbatch, with_reached=True)
     metrics = {"valid": best["valid"], "test": split_metrics(policy_metrics(test_ranks))}
-    folder = Path(config.output) if config.output else default_model_dir("redgnn", config.dataset,
-                                                                          "inductive" if config.inductive else "default")
+    folder = Path(config.output) if config.output else (
+        runs_root() / "redgnn" / config.dataset if is_imported_graph(config.dataset)  # never beside the shipped ones
+        else default_model_dir("redgnn", config.dataset, "inductive" if config.inductive else "default"))
     params = count_parameters(model)
     files = {**kg.files, **(kg_ind.files if kg_ind else {})}
     card = Card(

@@ -1,0 +1,227 @@
+"""A user's own knowledge graph: a table of (head, relation, tail) triples made into a transductive dataset.
+
+:func:`import_graph` reads a CSV/TSV (header optional; bad rows are named and skipped, the rest kept),
+drops repeated triples, splits the rest at random into training, valid and test triples, and writes them in
+the RED-GNN layout (``entities.txt``, ``relations.txt``, ``facts/train/valid/test.txt``, tab-separated, so
+names may hold spaces) to ``<graphs folder>/<name>/``, beside a ``graph.json`` report. Every held-out
+(valid or test) triple's head, relation and tail also occur in the training triples, as the transductive
+protocol needs: a held-out triple that would name something unseen goes to training instead. The training
+triples are written 3:1 as facts (the graph) and train (queries), the RED-GNN layout's partition; transductive
+training re-splits their union every epoch anyway.
+
+The graphs folder is ``$PARSIMONY_GRAPHS``, else ``graphs/`` in the runs folder (``$PARSIMONY_RUNS``, else
+``<project>/runs``). :func:`load_user_graph` reads a graph back as :class:`~backend.kg.loader.KGData`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from backend.core.files import atomic_write_text
+from backend.core.store import runs_root, utc_now
+from backend.core.tables import Column, read_table
+
+from .loader import REDGNN_FILES, KGData, read_redgnn_files
+
+GRAPH_COLUMNS = [Column("head", ("h", "subject", "source", "head_entity")),
+                 Column("relation", ("r", "rel", "predicate", "relation_name")),
+                 Column("tail", ("t", "object", "target", "tail_entity"))]
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+REPORT_FILE = "graph.json"
+#: fewest triples a graph needs: enough for training triples and at least one valid and one test triple
+MIN_TRIPLES = 20
+FACT_RATIO = 0.75
+
+
+def graphs_dir() -> Path:
+    """``$PARSIMONY_GRAPHS``, else ``<runs folder>/graphs``."""
+    env = os.environ.get("PARSIMONY_GRAPHS", "").strip()
+    return Path(env).expanduser().resolve() if env else runs_root() / "graphs"
+
+
+def graph_folder(name: str) -> Path:
+    return graphs_dir() / name
+
+
+def is_user_graph(name: str) -> bool:
+    """Whether ``name`` is an imported graph (its folder holds every file of the layout)."""
+    if not NAME_PATTERN.match(name or ""):
+        return False
+    folder = graph_folder(name)
+    return all((folder / f).is_file() for f in REDGNN_FILES)
+
+
+def list_user_graphs() -> list[str]:
+    """Names of the imported graphs, sorted."""
+    root = graphs_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and is_user_graph(p.name))
+
+
+def check_name(name: str, reserved: tuple[str, ...] | None = None) -> str:
+    """``name`` stripped, or ValueError saying what a graph name may be (``reserved``: names it may not take;
+    default: every dataset of the catalog)."""
+    if reserved is None:
+        from backend.core.data import CATALOG
+
+        reserved = tuple(CATALOG)
+    name = (name or "").strip()
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"graph name {name!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter "
+                         "or digit")
+    clash = next((r for r in reserved if r.lower() == name.lower()), None)
+    if clash:
+        raise ValueError(f"graph name {name!r} is the name of the dataset {clash!r}; choose another")
+    return name
+
+
+@dataclass
+class GraphReport:
+    """What an import kept, dropped and wrote."""
+
+    name: str
+    source: str
+    rows_read: int
+    problems: list[str]
+    duplicates: int
+    entities: int
+    relations: int
+    splits: dict[str, int]
+    moved_to_training: int          # held-out draws that named something unseen in training
+    valid_fraction: float
+    test_fraction: float
+    seed: int
+    created: str = ""
+    folder: str = ""
+    problem_rows: list[dict] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report as sentences a person reads."""
+        s = self.splits
+        out = [f"{self.rows_read:,} rows read, {len(self.problem_rows):,} skipped, {self.duplicates:,} repeated "
+               f"triples dropped: {self.entities:,} entities, {self.relations:,} relations.",
+               f"Split (seed {self.seed}): {s['facts'] + s['train']:,} training triples ({s['facts']:,} facts, "
+               f"{s['train']:,} queries), {s['valid']:,} valid, {s['test']:,} test."]
+        if self.moved_to_training:
+            out.append(f"{self.moved_to_training:,} triples drawn for valid or test named an entity or relation "
+                       "found in no training triple and were trained on instead.")
+        return out
+
+
+def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction: float, test_fraction: float,
+                  seed: int) -> tuple[dict[str, torch.Tensor], int]:
+    """({facts, train, valid, test}, held-out draws moved to training) for distinct ``[n, 3]`` triples.
+
+    A seeded permutation draws the test triples first, then the valid ones; a drawn triple whose head, tail
+    or relation occurs in no training triple moves to training (vectorised, one pass against the first
+    training set, so a kept held-out triple is always covered). Training triples are split 3:1 into facts
+    and train.
+    """
+    if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
+        raise ValueError(f"valid and test fractions must be in [0, 1) with a sum below 1, "
+                         f"not {valid_fraction} and {test_fraction}")
+    n = len(triples)
+    g = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(n, generator=g)
+    n_test, n_valid = round(n * test_fraction), round(n * valid_fraction)
+    held = order[:n_test + n_valid]
+    training = order[n_test + n_valid:]
+    seen_ent = torch.zeros(n_ent, dtype=torch.bool)
+    seen_rel = torch.zeros(n_rel, dtype=torch.bool)
+    seen_ent[triples[training][:, [0, 2]].flatten()] = True
+    seen_rel[triples[training][:, 1]] = True
+    h = triples[held]
+    covered = seen_ent[h[:, 0]] & seen_ent[h[:, 2]] & seen_rel[h[:, 1]]
+    is_test = torch.arange(len(held)) < n_test
+    test, valid = held[covered & is_test], held[covered & ~is_test]
+    training = torch.cat([training, held[~covered]])
+    n_facts = round(len(training) * FACT_RATIO)
+    shuffled = training[torch.randperm(len(training), generator=g)]
+    parts = {"facts": shuffled[:n_facts], "train": shuffled[n_facts:], "valid": valid, "test": test}
+    return {k: triples[torch.sort(v).values] for k, v in parts.items()}, int((~covered).sum())
+
+
+def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0,
+                 replace: bool = False, reserved: tuple[str, ...] | None = None, source_name: str = "") -> GraphReport:
+    """Read ``source`` (a path, an upload's bytes, or text: a CSV/TSV of head, relation, tail), split it and
+    write the graph.
+
+    Raises ValueError when the table cannot be read as a whole, has fewer than :data:`MIN_TRIPLES` distinct
+    usable triples, leaves no valid or no test triple, or names a graph that exists (unless ``replace``).
+    The folder is written whole or not at all (a temporary folder renamed into place).
+    """
+    name = check_name(name, reserved)
+    folder = graph_folder(name)
+    if folder.exists() and not replace:
+        raise ValueError(f"a graph called {name!r} exists already ({folder}); choose another name or replace it")
+    table = read_table(source, GRAPH_COLUMNS)
+    rows = table.rows
+    entities = list(dict.fromkeys(rows["head"].tolist() + rows["tail"].tolist()))
+    relations = list(dict.fromkeys(rows["relation"].tolist()))
+    ent_id = {e: i for i, e in enumerate(entities)}
+    rel_id = {r: i for i, r in enumerate(relations)}
+    triples = torch.tensor([rows["head"].map(ent_id).tolist(), rows["relation"].map(rel_id).tolist(),
+                            rows["tail"].map(ent_id).tolist()], dtype=torch.long).T.reshape(-1, 3)
+    distinct = torch.unique(triples, dim=0)
+    if len(distinct) < MIN_TRIPLES:
+        raise ValueError(f"the table has {len(distinct)} distinct usable triples; a graph needs at least {MIN_TRIPLES}"
+                         + (f" ({len(table.problems)} rows skipped: {table.problems[0]})" if table.problems else ""))
+    splits, moved = split_triples(distinct, len(entities), len(relations), valid_fraction, test_fraction, seed)
+    for split in ("valid", "test"):
+        if not len(splits[split]):
+            raise ValueError(f"no {split} triple is left (each held-out triple's entities and relation must also "
+                             f"occur in training); give a larger {split} fraction or more triples")
+    report = GraphReport(
+        name=name, source=source_name or (source.name if isinstance(source, Path) else "upload"),
+        rows_read=len(rows) + len({p.row for p in table.problems}), problems=table.summary(),
+        duplicates=len(triples) - len(distinct), entities=len(entities), relations=len(relations),
+        splits={k: len(v) for k, v in splits.items()}, moved_to_training=moved, valid_fraction=valid_fraction,
+        test_fraction=test_fraction, seed=int(seed), created=utc_now(), folder=str(folder),
+        problem_rows=[asdict(p) for p in table.problems])
+    _write_graph(folder, entities, relations, splits, report, replace)
+    return report
+
+
+def _write_graph(folder: Path, entities: list[str], relations: list[str], splits: dict[str, torch.Tensor],
+                 report: GraphReport, replace: bool) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        (tmp / "entities.txt").write_text("".join(f"{e}\n" for e in entities), encoding="utf-8")
+        (tmp / "relations.txt").write_text("".join(f"{r}\n" for r in relations), encoding="utf-8")
+        for split, hrt in splits.items():
+            (tmp / f"{split}.txt").write_text(
+                "".join(f"{entities[h]}\t{relations[r]}\t{entities[t]}\n" for h, r, t in hrt.tolist()),
+                encoding="utf-8")
+        atomic_write_text(tmp / REPORT_FILE, json.dumps(asdict(report), indent=2) + "\n")
+        if folder.exists() and replace:
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_user_graph(name: str) -> KGData:
+    """An imported graph as :class:`KGData` (its names are its labels)."""
+    if not is_user_graph(name):
+        raise ValueError(f"no imported graph called {name!r} under {graphs_dir()}"
+                         + (f"; imported: {', '.join(list_user_graphs())}" if list_user_graphs() else ""))
+    folder = graph_folder(name)
+    return read_redgnn_files(name, {f: folder / f for f in REDGNN_FILES})
+
+
+def graph_report(name: str) -> dict | None:
+    """The import report saved beside a graph (None when there is none)."""
+    try:
+        return json.loads((graph_folder(name) / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

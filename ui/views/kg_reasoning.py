@@ -401,8 +401,9 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
         st.error(f"Could not read the table: {exc}")
         return
     if problems:
-        st.warning(f"{_count(len(skipped), 'row')} skipped — the others are scored:\n\n" +
-                   "\n".join(f"- {line}" for line in problems))
+        lead = (f"{_count(len(skipped), 'row')} skipped — the others are scored:" if len(skipped) else
+                "Not every row was read:")
+        st.warning(lead + "\n\n" + "\n".join(f"- {line}" for line in problems))
     if frame.empty:
         st.info("No row could be scored.")
     elif "rank" in frame:
@@ -424,11 +425,116 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
     download_buttons(items, key=f"kg-batch-{tag}")
 
 
+GRAPH_SUFFIX = " (your graph)"
+TRAIN_DATASET_KEY = "kg-train-dataset"
+
+
+def _graph_name_from_file(file_name: str) -> str:
+    """A free graph name from an upload's file name: 'My KG (v2).tsv' -> 'My-KG-v2'; 'family.csv' -> 'family-own'
+    (a catalog dataset's name is taken); a second 'x.csv' -> 'x-2'."""
+    from backend.kg.user_graphs import graph_folder
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(file_name).stem).strip("-._")[:56] or "my-graph"
+    if stem.lower() in {name.lower() for name in CATALOG}:
+        stem += "-own"
+    name, n = stem, 2
+    while graph_folder(name).exists():
+        name, n = f"{stem}-{n}", n + 1
+    return name
+
+
+def import_section(expanded: bool) -> None:
+    """Upload a table of triples and make it a knowledge graph the train panel offers."""
+    from backend.kg.user_graphs import MIN_TRIPLES, graph_report, graphs_dir, import_graph, list_user_graphs
+
+    with st.expander("Add your own knowledge graph", expanded=expanded):
+        st.markdown(
+            f"Upload a CSV or TSV of triples with the columns **head, relation, tail** (a header is optional; names "
+            f"may hold spaces). Repeated triples are dropped and rows that cannot be read are listed, the others "
+            f"kept. The triples are split at random into training, valid and test triples; a held-out triple whose "
+            f"entity or relation occurs in no training triple is trained on instead, since a transductive model "
+            f"can only rank entities it has seen. The graph needs at least {MIN_TRIPLES} distinct triples. It is "
+            f"written to `{graphs_dir()}` and appears in **Train a RED-GNN model** below; the trained run then "
+            f"appears in the checkpoint picker, to query and explain like the shipped ones. From a terminal: "
+            f"`python -m backend import-graph FILE --name NAME`.")
+        upload = st.file_uploader("Graph file (triples)", type=["csv", "tsv", "txt"], key="kg-import-file")
+        c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
+        name = c1.text_input("Graph name", value=_graph_name_from_file(upload.name) if upload else "",
+                             key=f"kg-import-name-{upload.name if upload else ''}",
+                             help="Letters, digits, '_', '-' and '.'; not the name of a catalog dataset")
+        valid = c2.number_input("Valid share", min_value=0.01, max_value=0.4, value=0.1, step=0.05,
+                                key="kg-import-valid", help="Share of the triples held out to select the epoch")
+        test = c3.number_input("Test share", min_value=0.01, max_value=0.4, value=0.1, step=0.05,
+                               key="kg-import-test", help="Share of the triples held out for the test metrics")
+        seed = c4.number_input("Split seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="kg-import-seed")
+        replace = st.checkbox("Replace a graph of the same name", key="kg-import-replace")
+        if st.button("Add graph", type="primary", disabled=upload is None, key="kg-import-add"):
+            try:
+                report = import_graph(upload.getvalue(), name, valid_fraction=float(valid),
+                                      test_fraction=float(test), seed=int(seed), replace=replace,
+                                      source_name=upload.name)
+            except (ValueError, OSError) as exc:
+                st.error(f"Could not add the graph: {exc}")
+            else:
+                st.session_state[TRAIN_DATASET_KEY] = report.name
+                st.session_state["kg-import-last"] = report.name
+        last = st.session_state.get("kg-import-last")
+        saved = graph_report(last) if last else None
+        if saved:
+            st.success(f"Added **{last}** from {saved['source']}. " + " ".join(_report_lines(saved)) +
+                       " Pick it in **Train a RED-GNN model** below.")
+            if saved["problem_rows"]:
+                st.warning(f"{_count(len(saved['problem_rows']), 'row')} skipped:\n\n" +
+                           "\n".join(f"- {line}" for line in saved["problems"]))
+                skipped = pd.DataFrame(saved["problem_rows"], columns=["row", "column", "value", "reason"])
+                download_buttons([("Download skipped rows (CSV)", frame_csv(skipped), f"{last}-skipped.csv",
+                                   "text/csv")], key="kg-import-skipped")
+        graphs = list_user_graphs()
+        if graphs:
+            st.dataframe(pd.DataFrame([_graph_row(g, graph_report(g)) for g in graphs]), hide_index=True,
+                         width="stretch", key="kg-import-graphs")
+
+
+def graph_text(name: str) -> str:
+    """What an imported graph holds and the settings it trains with."""
+    from backend.kg.user_graphs import graph_report
+    from backend.methods.redgnn.config import IMPORTED_GRAPH_SETTINGS, config_for
+
+    report = graph_report(name) or {}
+    splits = report.get("splits") or {}
+    c = config_for(name)
+    held = (f"{report.get('entities', 0):,} entities, {report.get('relations', 0)} relations, "
+            f"{splits.get('facts', 0) + splits.get('train', 0):,} training, {splits.get('valid', 0):,} valid and "
+            f"{splits.get('test', 0):,} test triples" if report else "no import report")
+    return (f"Your graph {name}: {held}. It trains with {IMPORTED_GRAPH_SETTINGS}'s settings: {c.n_layer} layers, "
+            f"hidden size {c.hidden_dim}, learning rate {c.lr:g}, batches of {c.n_batch} queries. The model has no "
+            "entity embeddings, so its size does not grow with the graph; an epoch's time grows with the triples.")
+
+
+def _report_lines(report: dict) -> list[str]:
+    from backend.kg.user_graphs import GraphReport
+
+    return GraphReport(**report).lines()
+
+
+def _graph_row(name: str, report: dict | None) -> dict:
+    report = report or {}
+    splits = report.get("splits") or {}
+    return {"graph": name, "entities": report.get("entities"), "relations": report.get("relations"),
+            "training triples": (splits.get("facts", 0) + splits.get("train", 0)) or None,
+            "valid": splits.get("valid"), "test": splits.get("test"), "from file": report.get("source"),
+            "added": (report.get("created") or "").replace("T", " ").rstrip("Z")}
+
+
 def train_section(expanded: bool) -> None:
+    from backend.kg.user_graphs import list_user_graphs
+
+    import_section(expanded=False)
     with st.expander("Train a RED-GNN model", expanded=expanded):
         st.markdown(
             "Starts `python -m backend train redgnn` in the background with the paper's hyper-parameters for "
-            "the chosen dataset and follows it here (loss and validation MRR per epoch). The run writes "
+            "the chosen dataset (for your own graphs: family's) and follows it here (loss and validation MRR per "
+            "epoch). The run writes "
             f"`model.pt` and `card.json` to a new folder under `{runs_dir() / 'redgnn'}` — never over the "
             "shipped checkpoints. When it finishes, the page reloads and the run appears in the checkpoint "
             "picker above as “(your run)”. On a laptop CPU family trains in a few minutes, umls and the small "
@@ -436,8 +542,12 @@ def train_section(expanded: bool) -> None:
             "thread, 0.543 after five and a half hours) and FB15k-237 a GPU.")
         c1, c2, c3 = st.columns([3, 1, 1])
         with c1:
-            ds = st.selectbox("Dataset", options=list(DATASETS), index=DATASETS.index("family"), key="kg-train-dataset",
-                              format_func=lambda d: d + (" (inductive)" if d in INDUCTIVE_DATASETS else ""))
+            options = list(DATASETS) + [g for g in list_user_graphs() if g not in DATASETS]
+            if st.session_state.get(TRAIN_DATASET_KEY) not in options:
+                st.session_state[TRAIN_DATASET_KEY] = "family"
+            ds = st.selectbox("Dataset", options=options, key=TRAIN_DATASET_KEY,
+                              format_func=lambda d: d + (" (inductive)" if d in INDUCTIVE_DATASETS else
+                                                         GRAPH_SUFFIX if d not in DATASETS else ""))
         with c2:
             epochs = st.number_input("Epochs", min_value=1, max_value=500, value=DEFAULT_TRAIN_EPOCHS, step=1,
                                      key="kg-train-epochs")
@@ -449,6 +559,8 @@ def train_section(expanded: bool) -> None:
                                            "started.")
         queries = "valid"
         shipped = shipped_checkpoint(ds)
+        if ds not in DATASETS:
+            st.caption(graph_text(ds))
         if ds in INDUCTIVE_DATASETS:
             shipped_queries = inductive_queries_of(shipped[1].train) if shipped else None
             queries = st.radio("Training queries", options=list(INDUCTIVE_QUERIES), horizontal=True,

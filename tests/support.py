@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 
@@ -24,3 +25,19 @@ def page_text(at) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
         parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
     return "\n".join(parts)
+
+
+def tree_graph(n: int = 240, seed: int = 0) -> list[tuple[str, str, str]]:
+    """Triples of a random family tree: 'parent of' for every child and 'grandparent of' = parent of a parent.
+
+    A grandparent answer is two 'parent of' hops away, so a model that learns the rule ranks it first."""
+    rng = random.Random(seed)
+    parent = {i: rng.randrange(i // 2, i) for i in range(1, n)}
+    rows = [(f"person {p}", "parent of", f"person {c}") for c, p in parent.items()]
+    rows += [(f"person {parent[p]}", "grandparent of", f"person {c}") for c, p in parent.items() if p in parent]
+    return rows
+
+
+def triples_tsv(rows) -> str:
+    """A TSV with a head, relation, tail header."""
+    return "head\trelation\ttail\n" + "".join(f"{h}\t{r}\t{t}\n" for h, r, t in rows)

@@ -234,3 +234,56 @@ def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server,
     button.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     full_page_screenshot(page, "kg_reasoning_by_relation_family")
+
+
+def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
+    """The whole journey with a user's own graph: upload a TSV with a bad row -> the report names the row ->
+    the train panel offers the graph -> a training runs in the background -> its run answers a query."""
+    from tests.support import tree_graph, triples_tsv
+
+    server, label = kg_server
+    upload = tmp_path / "my tree.tsv"
+    rows = tree_graph(240)
+    upload.write_text(triples_tsv(rows) + "person 1\tparent of\n", encoding="utf-8")
+    bad_row = len(rows) + 2  # after the header and the good rows
+
+    main = open_checkpoint(page, server, label)
+    section = expander(main, "Add your own knowledge graph")
+    section.locator("summary").click()
+    section.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    wait_for_app(page)
+    assert section.get_by_role("textbox", name="Graph name").input_value() == "my-tree"
+    section.get_by_role("button", name="Add graph").click()
+    wait_for_app(page)
+    section.get_by_text("Added my-tree from my tree.tsv").first.wait_for()
+    assert section.get_by_text(f"row {bad_row}, column tail: missing (the row has 2 of 3 columns)").count() == 1
+
+    trainer = expander(main, "Train a RED-GNN model")
+    trainer.locator("summary").click()
+    wait_for_app(page)
+    assert combobox(page, "Dataset").input_value() == "my-tree (your graph)"
+    assert trainer.get_by_text("Your graph my-tree: 240 entities, 2 relations").count() == 1
+    trainer.get_by_role("button", name="Start training").click()
+    page.get_by_text("redgnn/my-tree finished in").first.wait_for(timeout=180_000)
+    page.goto(f"{server.url}/kg-reasoning")
+    wait_for_app(page, heading=HEADING)
+    run = next(o for o in options(page, "Checkpoint") if o.startswith("my-tree — "))
+    choose(page, "Checkpoint", run)
+    main.get_by_text("answers to (person").first.wait_for()
+    assert main.get_by_text("Queries run on the graph my-tree: 240 entities").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    full_page_screenshot(page, "kg_reasoning_own_graph")
+
+
+def expander(main, title: str):
+    """The st.expander whose header is ``title`` (other text may mention the title)."""
+    return main.get_by_test_id("stExpander").filter(has=main.page.locator("summary", has_text=title))
+
+
+def options(page, label: str) -> list[str]:
+    """The options a selectbox offers (opened, read, closed)."""
+    box = combobox(page, label)
+    box.click()
+    texts = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return texts

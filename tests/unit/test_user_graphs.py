@@ -3,7 +3,6 @@ files read back, and RED-GNN trained on it from the command line (a graph whose 
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 import torch
@@ -11,6 +10,8 @@ import torch
 from backend.kg.user_graphs import (
     MIN_TRIPLES, check_name, graph_report, import_graph, is_user_graph, list_user_graphs, load_user_graph,
     split_triples)
+from tests.support import tree_graph
+from tests.support import triples_tsv as tsv
 
 
 @pytest.fixture(autouse=True)
@@ -19,21 +20,6 @@ def own_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("PARSIMONY_RUNS", str(tmp_path / "runs"))
     monkeypatch.delenv("PARSIMONY_GRAPHS", raising=False)
     return tmp_path / "runs"
-
-
-def tree_graph(n: int = 240, seed: int = 0) -> list[tuple[str, str, str]]:
-    """A random family tree: 'parent of' for every child and 'grandparent of' = parent of a parent.
-
-    A grandparent answer is two 'parent of' hops away, so a model that learns the rule ranks it first."""
-    rng = random.Random(seed)
-    parent = {i: rng.randrange(i // 2, i) for i in range(1, n)}
-    rows = [(f"person {p}", "parent of", f"person {c}") for c, p in parent.items()]
-    rows += [(f"person {parent[p]}", "grandparent of", f"person {c}") for c, p in parent.items() if p in parent]
-    return rows
-
-
-def tsv(rows) -> str:
-    return "head\trelation\ttail\n" + "".join(f"{h}\t{r}\t{t}\n" for h, r, t in rows)
 
 
 def test_split_is_a_partition_with_every_held_out_triple_covered():

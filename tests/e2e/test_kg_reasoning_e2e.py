@@ -180,7 +180,7 @@ def test_uploaded_triples_are_ranked_and_downloaded(page, kg_server, tmp_path):
 
     main = open_checkpoint(page, server, label)
     main.get_by_text("Rank your own triples").first.scroll_into_view_if_needed()
-    main.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    main.get_by_label("Triples file", exact=True).get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
     main.get_by_text("6 triples scored").first.wait_for()
     wait_for_app(page)
     assert main.get_by_text("row 5, column head: unknown entity 'nobody' in family").count() == 1

@@ -219,6 +219,16 @@ def load_user_graph(name: str) -> KGData:
     return read_redgnn_files(name, {f: folder / f for f in REDGNN_FILES})
 
 
+def changed_files(name: str, recorded: dict[str, str]) -> list[str]:
+    """The graph's files whose sha256 differs from ``recorded`` (a card's ``data.files``): not empty when the
+    graph was replaced after a run trained on it, or is gone."""
+    from backend.core.files import sha256_file
+
+    folder = graph_folder(name)
+    return [f for f, digest in recorded.items()
+            if not (folder / f).is_file() or sha256_file(folder / f) != digest]
+
+
 def graph_report(name: str) -> dict | None:
     """The import report saved beside a graph (None when there is none)."""
     try:

@@ -86,7 +86,13 @@ def test_names_and_sizes_that_cannot_be_imported_say_why(own_runs):
     import_graph(rows, "tree")
     with pytest.raises(ValueError, match="exists already"):
         import_graph(rows, "tree")
+    from backend.core.files import sha256_file
+    from backend.kg.user_graphs import REDGNN_FILES, changed_files, graph_folder
+
+    recorded = {f: sha256_file(graph_folder("tree") / f) for f in REDGNN_FILES}  # what a card records
+    assert changed_files("tree", recorded) == []
     assert import_graph(rows, "tree", seed=5, replace=True).seed == 5
+    assert changed_files("tree", recorded) == ["facts.txt", "train.txt", "valid.txt", "test.txt"]
     with pytest.raises(ValueError, match=f"at least {MIN_TRIPLES}"):
         import_graph(tsv(tree_graph(8)), "small")
     with pytest.raises(ValueError, match="no column 'tail'"):

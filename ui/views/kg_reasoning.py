@@ -107,11 +107,33 @@ def show_card_brief(card: store.Card, own: bool) -> None:
         c.metric("Epochs", format_count(train.get("epochs")))
         d.metric("Trained on", trained_on(train, short=True), help=trained_on(train))
         st.caption(("Your own run" if own else "Shipped checkpoint") + f": `{card.path}`")
+    replaced = replaced_graph_files(card.dataset, (card.data or {}).get("files") or {}) if own else []
+    if replaced:
+        st.warning(f"The graph **{card.dataset}** has changed since this run trained on it "
+                   f"({', '.join(replaced)} differ from the card's checksums; an import with *replace* does this). "
+                   "The card's metrics describe the old split; answers below use the graph as it is now.")
     with st.expander("Full model card: validation metrics, configuration, data checksums"):
         show_card(card, title=f"RED-GNN · {card.folder_name}")
 
 
 # ---------------------------------------------------------------------------------------- backend calls
+
+def replaced_graph_files(dataset: str, recorded: dict[str, str]) -> list[str]:
+    """For a run on an imported graph: the graph's files that no longer match its card (else [])."""
+    from backend.kg.user_graphs import graph_folder
+
+    if dataset in DATASETS or not recorded:
+        return []
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in graph_folder(dataset).glob("*.txt")))
+    return _changed_files(dataset, tuple(sorted(recorded.items())), stamp)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _changed_files(dataset: str, recorded: tuple, stamp: tuple) -> list[str]:
+    from backend.kg.user_graphs import changed_files
+
+    return changed_files(dataset, dict(recorded))
+
 
 @st.cache_resource(show_spinner="Loading the checkpoint and its knowledge graph…", max_entries=4)
 def load_checkpoint(model_dir: str, data_root: str):

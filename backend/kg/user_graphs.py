@@ -229,6 +229,22 @@ def changed_files(name: str, recorded: dict[str, str]) -> list[str]:
             if not (folder / f).is_file() or sha256_file(folder / f) != digest]
 
 
+def graphs_frame() -> "pd.DataFrame":
+    """One row per imported graph: its size, split, source file and when it was added."""
+    import pandas as pd
+
+    rows = []
+    for name in list_user_graphs():
+        report = graph_report(name) or {}
+        splits = report.get("splits") or {}
+        rows.append({"graph": name, "entities": report.get("entities"), "relations": report.get("relations"),
+                     "training triples": (splits.get("facts", 0) + splits.get("train", 0)) or None,
+                     "valid": splits.get("valid"), "test": splits.get("test"), "from file": report.get("source"),
+                     "added": (report.get("created") or "").replace("T", " ").rstrip("Z")})
+    return pd.DataFrame(rows, columns=["graph", "entities", "relations", "training triples", "valid", "test",
+                                       "from file", "added"])
+
+
 def graph_report(name: str) -> dict | None:
     """The import report saved beside a graph (None when there is none)."""
     try:

@@ -91,3 +91,20 @@ def test_empty_data_root_shows_fetch_commands(tmp_path, monkeypatch):
     assert "0 ok, 6 missing, 0 corrupt" in at.warning[-1].value
     problems = at.dataframe[-1].value
     assert set(problems["status"]) == {"missing"} and len(problems) == 6
+
+
+def test_imported_graphs_are_listed(mirror, tmp_path, monkeypatch):
+    """The user's own graphs (import-graph) appear below the catalog with their split; none: says so."""
+    from backend.kg.user_graphs import import_graph
+    from tests.support import tree_graph, triples_tsv
+
+    monkeypatch.setenv("PARSIMONY_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("PARSIMONY_GRAPHS", raising=False)
+    at = run_page()
+    assert "Your own knowledge graphs" in text_of(at) and "None yet." in [i.value for i in at.info]
+
+    report = import_graph(triples_tsv(tree_graph(60)), "my-tree", source_name="tree.tsv")
+    at = run_page()
+    own = next(d.value for d in at.dataframe if "graph" in d.value.columns)
+    assert own["graph"].tolist() == ["my-tree"] and own["entities"].tolist() == [60]
+    assert own["test"].tolist() == [report.splits["test"]] and own["from file"].tolist() == ["tree.tsv"]

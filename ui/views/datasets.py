@@ -12,6 +12,7 @@ import streamlit as st
 
 from backend.core import data
 from backend.core.progress import ProgressEvent
+from backend.kg.user_graphs import graphs_dir, graphs_frame
 
 SMALL_DEFAULT = "umls"  # verifying everything takes a while; start with a small dataset
 
@@ -154,3 +155,13 @@ if st.button("Verify checksums", key="datasets_verify", type="primary", disabled
 last = st.session_state.get("datasets_verify_result")
 if last and last[0] == tuple(chosen) and last[1] == str(root):
     show_verify_result(last[2], list(last[0]))
+
+st.subheader("Your own knowledge graphs")
+own_graphs = graphs_frame()
+st.caption(f"Graphs imported from your own triples (`{graphs_dir()}`), outside the catalog and the data root. "
+           "Add one on the Knowledge-graph reasoning page (*Add your own knowledge graph*) or with "
+           "`python -m backend import-graph FILE --name NAME`.")
+if len(own_graphs):
+    st.dataframe(own_graphs, hide_index=True, width="stretch", key="datasets_own_graphs")
+else:
+    st.info("None yet.")

@@ -467,7 +467,7 @@ def _graph_name_from_file(file_name: str) -> str:
 
 def import_section(expanded: bool) -> None:
     """Upload a table of triples and make it a knowledge graph the train panel offers."""
-    from backend.kg.user_graphs import MIN_TRIPLES, graph_report, graphs_dir, import_graph, list_user_graphs
+    from backend.kg.user_graphs import MIN_TRIPLES, graph_report, graphs_dir, graphs_frame, import_graph
 
     with st.expander("Add your own knowledge graph", expanded=expanded):
         st.markdown(
@@ -511,10 +511,9 @@ def import_section(expanded: bool) -> None:
                 skipped = pd.DataFrame(saved["problem_rows"], columns=["row", "column", "value", "reason"])
                 download_buttons([("Download skipped rows (CSV)", frame_csv(skipped), f"{last}-skipped.csv",
                                    "text/csv")], key="kg-import-skipped")
-        graphs = list_user_graphs()
-        if graphs:
-            st.dataframe(pd.DataFrame([_graph_row(g, graph_report(g)) for g in graphs]), hide_index=True,
-                         width="stretch", key="kg-import-graphs")
+        graphs = graphs_frame()
+        if len(graphs):
+            st.dataframe(graphs, hide_index=True, width="stretch", key="kg-import-graphs")
 
 
 def graph_text(name: str) -> str:
@@ -537,15 +536,6 @@ def _report_lines(report: dict) -> list[str]:
     from backend.kg.user_graphs import GraphReport
 
     return GraphReport(**report).lines()
-
-
-def _graph_row(name: str, report: dict | None) -> dict:
-    report = report or {}
-    splits = report.get("splits") or {}
-    return {"graph": name, "entities": report.get("entities"), "relations": report.get("relations"),
-            "training triples": (splits.get("facts", 0) + splits.get("train", 0)) or None,
-            "valid": splits.get("valid"), "test": splits.get("test"), "from file": report.get("source"),
-            "added": (report.get("created") or "").replace("T", " ").rstrip("Z")}
 
 
 def train_section(expanded: bool) -> None:

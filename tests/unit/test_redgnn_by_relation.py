@@ -138,6 +138,10 @@ def test_group_quality_figure_draws_zero_counts_at_the_left_edge():
     assert fig.layout.xaxis.ticktext[-1] == "10,000"  # one decade above the largest count
     assert trace.marker.size[0] > trace.marker.size[1]
     assert group_quality_figure(frame.iloc[:0]).layout.annotations[0].text == "Nothing to show."
+    # counts within one decade (family: 948-3,029) get 2 and 5 ticks too, so more than one label shows
+    narrow = frame.assign(training_queries=[948, 3029])
+    ticks = list(group_quality_figure(narrow).layout.xaxis.ticktext)
+    assert {"1,000", "2,000", "5,000"} <= set(ticks) and "500" in ticks
 
 
 def test_script_writes_the_breakdown_once(tmp_path, capsys):

@@ -628,9 +628,8 @@ def group_quality_figure(frame: pd.DataFrame, group: str = "relation", x: str = 
     counts = frame[x].astype(float)
     x_plot = counts.clip(lower=0.5)  # log axis: zero sits half a decade left of 1, ticked "0"
     top = max(1.0, float(counts.max()))
-    positive = counts[counts > 0]
     # decades; within a narrow range (under two decades) also 2 and 5 of each, or a single tick may show
-    narrow = len(positive) and math.log10(top / float(positive.min())) < 2
+    narrow = math.log10(top / float(x_plot.min())) < 2
     ticks = [0.5] + [m * 10.0 ** k for k in range(0, int(math.log10(top)) + 2) for m in ((1, 2, 5) if narrow else (1,))]
     area = frame[size].astype(float)
     fig = go.Figure(go.Scatter(

@@ -80,6 +80,11 @@ def _model_dir(method, args) -> Path:
         found = [c for c in list_cards(method=method.name) if c.dataset == args.dataset]
         if len(found) == 1:
             return Path(found[0].path)
+        from backend.core.store import runs_root
+
+        own = runs_root() / method.name / args.dataset  # where `train` writes a run on an imported graph
+        if (own / "card.json").exists():
+            return own
     return folder
 
 

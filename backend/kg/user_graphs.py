@@ -26,7 +26,7 @@ import torch
 
 from backend.core.files import atomic_write_text
 from backend.core.store import runs_root, utc_now
-from backend.core.tables import Column, read_table
+from backend.core.tables import Column, Problem, read_table
 
 from .loader import REDGNN_FILES, KGData, read_redgnn_files
 
@@ -163,6 +163,10 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
     if folder.exists() and not replace:
         raise ValueError(f"a graph called {name!r} exists already ({folder}); choose another name or replace it")
     table = read_table(source, GRAPH_COLUMNS)
+    # the layout is tab-separated: a name holding a tab (possible inside a quoted CSV cell) cannot be written
+    table = table.drop([Problem(int(row), column, value, "holds a tab, which a name may not")
+                        for row, *cells in table.rows[["row"] + [c.name for c in GRAPH_COLUMNS]].itertuples(index=False)
+                        for column, value in zip((c.name for c in GRAPH_COLUMNS), cells) if "\t" in value])
     rows = table.rows
     entities = list(dict.fromkeys(rows["head"].tolist() + rows["tail"].tolist()))
     relations = list(dict.fromkeys(rows["relation"].tolist()))

@@ -95,9 +95,13 @@ def test_names_and_sizes_that_cannot_be_imported_say_why(own_runs):
     assert changed_files("tree", recorded) == ["facts.txt", "train.txt", "valid.txt", "test.txt"]
     with pytest.raises(ValueError, match=f"at least {MIN_TRIPLES}"):
         import_graph(tsv(tree_graph(8)), "small")
+    quoted = rows.replace("person 3\t", '"person\t3"\t', 1).replace("\t", ",").replace('"person,3"', '"person\t3"')
+    tabbed = import_graph(quoted, "csv-with-a-tab")
+    assert len(tabbed.problem_rows) == 1 and tabbed.problems[0].endswith("holds a tab, which a name may not "
+                                                                         "(value 'person\\t3')")
     with pytest.raises(ValueError, match="no column 'tail'"):
         import_graph("head,relation\na,b\n", "no-tail")
-    assert not (own_runs / "graphs" / "small").exists() and list_user_graphs() == ["tree"]
+    assert not (own_runs / "graphs" / "small").exists() and list_user_graphs() == ["csv-with-a-tab", "tree"]
 
 
 def test_redgnn_learns_an_imported_graph_from_the_command_line(own_runs, tmp_path, capsys):
@@ -124,7 +128,7 @@ def test_redgnn_learns_an_imported_graph_from_the_command_line(own_runs, tmp_pat
     by_relation = breakdown(folder, device="cpu").set_index("relation")
     # reached (no held-out parent edge on the way), a grandchild is found through its parent: first
     assert by_relation.loc["grandparent of", "reached_mrr"] >= 0.9, by_relation
-    assert main(["evaluate", "redgnn", "--model", str(folder), "--device", "cpu"]) == 0
+    assert main(["evaluate", "redgnn", "--dataset", "tree", "--device", "cpu"]) == 0  # finds the run
     again = json.loads(capsys.readouterr().out)
     assert again["mrr"] == pytest.approx(test["mrr"], abs=1e-6)
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))

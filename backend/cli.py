@@ -128,9 +128,12 @@ def cmd_import_graph(args) -> int:
     from backend.kg.user_graphs import import_graph
 
     report = import_graph(Path(args.file), args.name, valid_fraction=args.valid_fraction,
-                          test_fraction=args.test_fraction, seed=args.seed, replace=args.replace)
+                          test_fraction=args.test_fraction, seed=args.seed, replace=args.replace,
+                          labels=Path(args.labels) if args.labels else None)
     for line in report.problems:
         print(f"skipped {line}", file=sys.stderr)
+    for line in (report.labels or {}).get("problems", []):
+        print(f"skipped label {line}", file=sys.stderr)
     print("\n".join(report.lines()))
     print(f"wrote {report.folder}\ntrain on it: python -m backend train redgnn --dataset {report.name}")
     return 0
@@ -241,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=float, default=0.1, help="share of triples held out for test")
     p.add_argument("--seed", type=int, default=0, help="seed of the random split")
     p.add_argument("--replace", action="store_true", help="replace an imported graph of the same name")
+    p.add_argument("--labels", default=None, metavar="FILE",
+                   help="CSV or TSV of name, label: readable labels for entities and relations (optional)")
     p.set_defaults(func=cmd_import_graph)
     p = sub.add_parser("verify-data", help="check every file present under the data root against its sha256")
     p.add_argument("names", nargs="*", help="datasets to check (default: all)")

@@ -33,6 +33,9 @@ from .loader import REDGNN_FILES, KGData, read_redgnn_files
 GRAPH_COLUMNS = [Column("head", ("h", "subject", "source", "head_entity")),
                  Column("relation", ("r", "rel", "predicate", "relation_name")),
                  Column("tail", ("t", "object", "target", "tail_entity"))]
+LABEL_COLUMNS = [Column("name", ("id", "entity", "entity_id", "relation", "key")),
+                 Column("label", ("text", "title", "readable", "description"))]
+LABELS_FILE = "labels.tsv"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 REPORT_FILE = "graph.json"
 #: fewest triples a graph needs: enough for training triples and at least one valid and one test triple
@@ -102,6 +105,7 @@ class GraphReport:
     created: str = ""
     folder: str = ""
     problem_rows: list[dict] = field(default_factory=list)
+    labels: dict = field(default_factory=dict)  # labels file: source, entities / relations labelled, unused, problems
 
     def lines(self) -> list[str]:
         """The report as sentences a person reads."""
@@ -113,6 +117,12 @@ class GraphReport:
         if self.moved_to_training:
             out.append(f"{self.moved_to_training:,} triples drawn for valid or test named an entity or relation "
                        "found in no training triple and were trained on instead.")
+        if self.labels:
+            lb = self.labels
+            out.append(f"Labels from {lb['source']}: {lb['entities']:,} of {self.entities:,} entities and "
+                       f"{lb['relations']:,} of {self.relations:,} relations labelled"
+                       + (f"; {lb['unused']:,} labels name nothing in the graph" if lb["unused"] else "")
+                       + (f"; {len(lb['problems'])} label rows skipped" if lb["problems"] else "") + ".")
         return out
 
 
@@ -150,9 +160,11 @@ def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction:
 
 
 def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0,
-                 replace: bool = False, reserved: tuple[str, ...] | None = None, source_name: str = "") -> GraphReport:
+                 replace: bool = False, reserved: tuple[str, ...] | None = None, source_name: str = "",
+                 labels: Path | bytes | str | None = None, labels_name: str = "") -> GraphReport:
     """Read ``source`` (a path, an upload's bytes, or text: a CSV/TSV of head, relation, tail), split it and
-    write the graph.
+    write the graph. ``labels`` (optional, same forms): a table of name, label giving entities and relations
+    readable labels (Wikidata or Freebase ids, say); the pickers, answers and evidence then show them.
 
     Raises ValueError when the table cannot be read as a whole, has fewer than :data:`MIN_TRIPLES` distinct
     usable triples, leaves no valid or no test triple, or names a graph that exists (unless ``replace``).
@@ -190,12 +202,31 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
         splits={k: len(v) for k, v in splits.items()}, moved_to_training=moved, valid_fraction=valid_fraction,
         test_fraction=test_fraction, seed=int(seed), created=utc_now(), folder=str(folder),
         problem_rows=[asdict(p) for p in table.problems])
-    _write_graph(folder, entities, relations, splits, report, replace)
+    label_of = {}
+    if labels is not None:
+        label_of, report.labels = read_labels(labels, entities, relations)
+        report.labels["source"] = labels_name or (labels.name if isinstance(labels, Path) else "upload")
+    _write_graph(folder, entities, relations, splits, report, replace, label_of)
     return report
 
 
+def read_labels(source, entities: list[str], relations: list[str]) -> tuple[dict[str, str], dict]:
+    """({name: label} for the graph's names, a summary: entities, relations labelled, unused, problems)."""
+    table = read_table(source, LABEL_COLUMNS)
+    bad = [Problem(int(row), column, value, "holds a tab, which a label may not")
+           for row, name, label in table.rows[["row", "name", "label"]].itertuples(index=False)
+           for column, value in (("name", name), ("label", label)) if "\t" in value]
+    table = table.drop(bad)
+    known_entities, known_relations = set(entities), set(relations)
+    label_of = {n: lb for n, lb in zip(table.rows["name"], table.rows["label"])
+                if n in known_entities or n in known_relations}
+    summary = {"entities": sum(e in label_of for e in entities), "relations": sum(r in label_of for r in relations),
+               "unused": int(len(set(table.rows["name"])) - len(label_of)), "problems": table.summary()}
+    return label_of, summary
+
+
 def _write_graph(folder: Path, entities: list[str], relations: list[str], splits: dict[str, torch.Tensor],
-                 report: GraphReport, replace: bool) -> None:
+                 report: GraphReport, replace: bool, label_of: dict[str, str]) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -205,6 +236,8 @@ def _write_graph(folder: Path, entities: list[str], relations: list[str], splits
             (tmp / f"{split}.txt").write_text(
                 "".join(f"{entities[h]}\t{relations[r]}\t{entities[t]}\n" for h, r, t in hrt.tolist()),
                 encoding="utf-8")
+        if label_of:
+            (tmp / LABELS_FILE).write_text("".join(f"{n}\t{lb}\n" for n, lb in label_of.items()), encoding="utf-8")
         atomic_write_text(tmp / REPORT_FILE, json.dumps(asdict(report), indent=2) + "\n")
         if folder.exists() and replace:
             shutil.rmtree(folder)
@@ -215,12 +248,18 @@ def _write_graph(folder: Path, entities: list[str], relations: list[str], splits
 
 
 def load_user_graph(name: str) -> KGData:
-    """An imported graph as :class:`KGData` (its names are its labels)."""
+    """An imported graph as :class:`KGData` (labels from its labels file, where it has one)."""
     if not is_user_graph(name):
         raise ValueError(f"no imported graph called {name!r} under {graphs_dir()}"
                          + (f"; imported: {', '.join(list_user_graphs())}" if list_user_graphs() else ""))
     folder = graph_folder(name)
-    return read_redgnn_files(name, {f: folder / f for f in REDGNN_FILES})
+    label_of = {}
+    if (folder / LABELS_FILE).is_file():
+        for line in (folder / LABELS_FILE).read_text(encoding="utf-8").splitlines():
+            key, _, label = line.partition("\t")
+            label_of[key] = label
+    labeller = (lambda names: [label_of.get(n) or n for n in names]) if label_of else None
+    return read_redgnn_files(name, {f: folder / f for f in REDGNN_FILES}, labeller, labeller)
 
 
 def changed_files(name: str, recorded: dict[str, str]) -> list[str]:

@@ -133,3 +133,21 @@ def test_redgnn_learns_an_imported_graph_from_the_command_line(own_runs, tmp_pat
     assert again["mrr"] == pytest.approx(test["mrr"], abs=1e-6)
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
     assert card["dataset"] == "tree" and set(card["data"]["files"]) >= {"facts.txt", "test.txt"}
+
+
+def test_labels_name_entities_and_relations_in_what_the_model_shows(own_runs):
+    """A labels table (ids -> readable text) labels the graph: pickers, answers and lookups use the labels;
+    labels of names outside the graph are counted, bad label rows named."""
+    rows = [(h.replace("person ", "Q"), "P40" if r == "parent of" else "P1038", t.replace("person ", "Q"))
+            for h, r, t in tree_graph(60)]
+    labels = "id,label\nQ1,Ada Lovelace\nP40,child\nQ9999,Nobody\nQ2\n"
+    report = import_graph(tsv(rows), "wikitree", labels=labels, labels_name="labels.csv")
+    assert report.labels == {"entities": 1, "relations": 1, "unused": 1, "source": "labels.csv",
+                             "problems": ["row 5, column label: missing (the row has 1 of 2 columns)"]}
+    assert "Labels from labels.csv: 1 of 60 entities and 1 of 2 relations labelled; 1 labels name nothing in " \
+           "the graph; 1 label rows skipped." in report.lines()
+    kg = load_user_graph("wikitree")
+    q1, p40 = kg.entities.index("Q1"), kg.relations.index("P40")
+    assert kg.entity_label(q1) == "Ada Lovelace" and kg.entity_text(q1) == "Ada Lovelace · Q1"
+    assert kg.relation_label(p40) == "child" and kg.relation_label(p40 + kg.n_rel) == "inverse of child"
+    assert kg.entity_label(kg.entities.index("Q2")) == "Q2"  # unlabelled: its name

@@ -479,7 +479,12 @@ def import_section(expanded: bool) -> None:
             f"written to `{graphs_dir()}` and appears in **Train a RED-GNN model** below; the trained run then "
             f"appears in the checkpoint picker, to query and explain like the shipped ones. From a terminal: "
             f"`python -m backend import-graph FILE --name NAME`.")
-        upload = st.file_uploader("Graph file (triples)", type=["csv", "tsv", "txt"], key="kg-import-file")
+        c0, c5 = st.columns([3, 2])
+        upload = c0.file_uploader("Graph file (triples)", type=["csv", "tsv", "txt"], key="kg-import-file")
+        labels = c5.file_uploader("Labels (optional)", type=["csv", "tsv", "txt"], key="kg-import-labels",
+                                  help="A CSV or TSV of name, label: readable labels for entities and relations "
+                                       "(for ids such as Q42 or /m/02mjmr); the pickers, answers and evidence "
+                                       "show them, and a query may name an entity by either.")
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         name = c1.text_input("Graph name", value=_graph_name_from_file(upload.name) if upload else "",
                              key=f"kg-import-name-{upload.name if upload else ''}",
@@ -494,7 +499,8 @@ def import_section(expanded: bool) -> None:
             try:
                 report = import_graph(upload.getvalue(), name, valid_fraction=float(valid),
                                       test_fraction=float(test), seed=int(seed), replace=replace,
-                                      source_name=upload.name)
+                                      source_name=upload.name, labels=labels.getvalue() if labels else None,
+                                      labels_name=labels.name if labels else "")
             except (ValueError, OSError) as exc:
                 st.error(f"Could not add the graph: {exc}")
             else:
@@ -505,6 +511,9 @@ def import_section(expanded: bool) -> None:
         if saved:
             st.success(f"Added **{last}** from {saved['source']}. " + " ".join(_report_lines(saved)) +
                        " Pick it in **Train a RED-GNN model** below.")
+            label_problems = (saved.get("labels") or {}).get("problems") or []
+            if label_problems:
+                st.warning("Label rows skipped:\n\n" + "\n".join(f"- {line}" for line in label_problems))
             if saved["problem_rows"]:
                 st.warning(f"{_count(len(saved['problem_rows']), 'row')} skipped:\n\n" +
                            "\n".join(f"- {line}" for line in saved["problems"]))

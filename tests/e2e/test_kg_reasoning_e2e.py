@@ -237,7 +237,7 @@ def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server,
 
 
 def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
-    """The whole journey with a user's own graph: upload a TSV with a bad row -> the report names the row ->
+    """The whole journey with a user's own graph: upload a TSV with a bad row (and labels) -> the report names the row ->
     the train panel offers the graph -> a training runs in the background -> its run answers a query."""
     from tests.support import tree_graph, triples_tsv
 
@@ -250,13 +250,20 @@ def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
     main = open_checkpoint(page, server, label)
     section = expander(main, "Add your own knowledge graph")
     section.locator("summary").click()
-    section.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,label\nperson 1,Ada\n", encoding="utf-8")
+    section.get_by_role("region", name="Labels (optional)").get_by_test_id("stFileUploaderDropzoneInput") \
+        .set_input_files(str(labels))
+    wait_for_app(page)
+    section.get_by_role("region", name="Graph file (triples)").get_by_test_id("stFileUploaderDropzoneInput") \
+        .set_input_files(str(upload))
     wait_for_app(page)
     assert section.get_by_role("textbox", name="Graph name").input_value() == "my-tree"
     section.get_by_role("button", name="Add graph").click()
     wait_for_app(page)
     section.get_by_text("Added my-tree from my tree.tsv").first.wait_for()
     assert section.get_by_text(f"row {bad_row}, column tail: missing (the row has 2 of 3 columns)").count() == 1
+    assert section.get_by_text("Labels from labels.csv: 1 of 240 entities and 0 of 2 relations labelled").count() == 1
 
     trainer = expander(main, "Train a RED-GNN model")
     trainer.locator("summary").click()

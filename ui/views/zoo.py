@@ -20,6 +20,8 @@ SECONDARY_METRICS = ("mr",)
 REFERENCE_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "std", "params", "params_kind",
                      "citation", "note"]
 MISSING = "—"
+#: checkpoints the table shows without scrolling
+ZOO_ROWS_SHOWN = 24
 #: the non-metric columns of the checkpoints table
 CHECKPOINT_FIELDS = ("method", "dataset", "setting", "params_total", "params_trainable", "params_adaptive",
                      "train_seconds", "epochs", "device", "created", "folder")
@@ -100,6 +102,7 @@ if cards:
     st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}, one row each; test metrics"
                + ("." if all_metrics else " (headline metrics; the CSV holds all)."))
     st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING, key="zoo_checkpoints",
+                 height=min(len(shown), ZOO_ROWS_SHOWN) * 35 + 38,  # the whole zoo at a glance, up to ZOO_ROWS_SHOWN rows
                  column_config={**NUMBER_FORMATS, **{c: st.column_config.NumberColumn(metric_title(c), format="%.4f")
                                                      for c in metric_columns}})
     st.download_button("Download checkpoints table (CSV)", data=_csv(table), file_name="model_zoo.csv",

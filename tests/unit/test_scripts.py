@@ -118,3 +118,19 @@ def test_test_graph_holdout_folds_are_disjoint_cover_enough_facts_and_never_read
     ).known.mask(heads, rels).sum())
     assert n_known < int(full.known.mask(heads, rels).sum())
     assert int(task.answers.mask(heads, rels).sum()) == 2 * len(held)
+
+
+def test_own_graph_benchmark_uploads_every_triple_of_the_dataset(data_root, tmp_path, monkeypatch):
+    """benchmarks/kg_own_graph.py writes a dataset's splits as one table; imported, it holds them all."""
+    from backend.kg.loader import load_redgnn_layout
+    from backend.kg.user_graphs import import_graph
+    from benchmarks.kg_own_graph import dataset_tsv
+
+    monkeypatch.setenv("PARSIMONY_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("PARSIMONY_GRAPHS", raising=False)
+    kg = load_redgnn_layout("umls", data_root, with_labels=False)
+    n = sum(len(getattr(kg, s)) for s in ("facts", "train", "valid", "test"))
+    assert dataset_tsv("umls", tmp_path / "umls.tsv") == n
+    report = import_graph(tmp_path / "umls.tsv", "umls-own")
+    assert sum(report.splits.values()) + report.duplicates == n and not report.problem_rows
+    assert (report.entities, report.relations) == (kg.n_ent, kg.n_rel)

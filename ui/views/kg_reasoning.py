@@ -560,7 +560,7 @@ def train_section(expanded: bool) -> None:
             "shipped checkpoints. When it finishes, the page reloads and the run appears in the checkpoint "
             "picker above as “(your run)”. On a laptop CPU family trains in a few minutes, umls and the small "
             "inductive splits in under an hour; WN18RR needs hours (test MRR 0.51 after 70 minutes on one "
-            "thread, 0.543 after five and a half hours) and FB15k-237 a GPU.")
+            "thread, 0.546 after six and a half hours) and FB15k-237 a GPU.")
         c1, c2, c3 = st.columns([3, 1, 1])
         with c1:
             options = list(DATASETS) + [g for g in list_user_graphs() if g not in DATASETS]

@@ -135,7 +135,12 @@ def cmd_import_graph(args) -> int:
     for line in (report.labels or {}).get("problems", []):
         print(f"skipped label {line}", file=sys.stderr)
     print("\n".join(report.lines()))
-    print(f"wrote {report.folder}\ntrain on it: python -m backend train redgnn --dataset {report.name}")
+    from backend.registry import METHODS
+
+    print(f"wrote {report.folder}")
+    for m in METHODS.values():
+        if m.imports_graphs:
+            print(f"train on it: python -m backend train {m.name} --dataset {report.name}")
     return 0
 
 

@@ -88,6 +88,11 @@ def _model_dir(method, args) -> Path:
     return folder
 
 
+def _graph_kwargs(args) -> dict:
+    """{"graph": NAME} when --graph was given (only methods that apply checkpoints to graphs have the flag)."""
+    return {"graph": args.graph} if getattr(args, "graph", None) else {}
+
+
 def cmd_list(args) -> int:
     from backend.core import data
     from backend.core.store import list_cards
@@ -178,7 +183,7 @@ def cmd_evaluate(args) -> int:
     method = get_method(args.method)
     if getattr(args, "breakdown", False):
         frame = require_verb(method, "breakdown")(_model_dir(method, args), split=args.split, device=args.device,
-                                                  data_dir=args.data_dir)
+                                                  data_dir=args.data_dir, **_graph_kwargs(args))
         if args.output:
             frame.to_csv(args.output, index=False)
             print(f"wrote {len(frame)} rows (one per {method.breakdown_by}) to {args.output}")
@@ -186,7 +191,7 @@ def cmd_evaluate(args) -> int:
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         return 0
     metrics = require_verb(method, "evaluate")(_model_dir(method, args), split=args.split, device=args.device,
-                                               data_dir=args.data_dir)
+                                               data_dir=args.data_dir, **_graph_kwargs(args))
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {len(metrics)} metrics to {args.output}")
@@ -202,7 +207,8 @@ def cmd_predict(args) -> int:
     query = _parse_query(args.query)
     if args.input:
         query["input"] = args.input
-    frame = require_verb(method, "predict")(_model_dir(method, args), query, data_dir=args.data_dir)
+    frame = require_verb(method, "predict")(_model_dir(method, args), query, data_dir=args.data_dir,
+                                            **_graph_kwargs(args))
     for line in frame.attrs.get("problems", []):  # rows of the input that could not be used
         print(f"skipped {line}", file=sys.stderr)
     if args.output:
@@ -217,7 +223,8 @@ def cmd_explain(args) -> int:
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
-    evidence = require_verb(method, "explain")(_model_dir(method, args), _parse_query(args.query), data_dir=args.data_dir)
+    evidence = require_verb(method, "explain")(_model_dir(method, args), _parse_query(args.query),
+                                               data_dir=args.data_dir, **_graph_kwargs(args))
     if args.output:
         Path(args.output).write_text(evidence.to_json(), encoding="utf-8")
         print(f"wrote evidence ({len(evidence.edges)} edges, {len(evidence.paths)} paths) to {args.output}")
@@ -287,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
                 mp.add_argument("--model", default=None, help="checkpoint folder (default: models/<method>/<dataset>)")
                 mp.add_argument("--setting", default=None,
                                 help="checkpoint variant, e.g. inductive (default: the dataset's one checkpoint)")
+                if m.applies_to_graphs:
+                    mp.add_argument("--graph", default=None, metavar="NAME",
+                                    help="reason over this graph made with import-graph instead of the checkpoint's "
+                                         "own, without training: triples whose relation the checkpoint does not "
+                                         "know are left out")
             if verb == "evaluate":
                 mp.add_argument("--split", default="test", choices=["valid", "test"])
                 mp.add_argument("--output", default=None, help="write the metrics (JSON) or the breakdown (CSV) here")

@@ -9,6 +9,9 @@ A method folder's ``__init__.py`` exposes ``METHOD = Method(...)``. Verbs:
 - ``breakdown(model_dir, split="test", device=None, data_dir=None) -> pandas.DataFrame`` (optional): the
   split's metrics per group (``breakdown_by``: a relation, a task, ...), one row per group
 
+A method with ``applies_to_graphs`` also takes ``graph=NAME`` in evaluate, predict, explain and breakdown: the
+checkpoint reasons, untrained, over that imported graph (``backend.kg.user_graphs``) in its own relations.
+
 ``config_for(dataset)`` returns the paper's per-dataset defaults; the CLI builds its flags from the
 dataclass fields, so a new hyper-parameter appears on the command line by itself.
 """
@@ -28,6 +31,8 @@ class Method:
     area: str                       # data area under the data root
     datasets: tuple[str, ...] = ()  # datasets it trains on (catalog names)
     imports_graphs: bool = False    # also trains on knowledge graphs made with `import-graph` (backend.kg.user_graphs)
+    applies_to_graphs: bool = False  # a checkpoint reasons over an imported graph it was not trained on
+                                    # (evaluate/predict/explain/breakdown take graph=NAME)
     config_for: Callable[[str], Any] | None = None
     train: Callable[..., Any] | None = None
     evaluate: Callable[..., dict] | None = None

@@ -308,3 +308,37 @@ def test_quality_by_relation_is_computed_on_request_then_read_from_the_checkpoin
     line = (f"*{row['relation'].iloc[0]}* scores MRR **{row['mrr'].iloc[0]:.3f}**" if len(row)
             else "This relation has no test answers")
     assert line in text_of(at)  # the query's answers say how well the model does on their relation
+
+
+def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped, folders, data_root, tmp_path):
+    """With a graph imported, the page offers it under 'Reason over'; picked, the answers, evidence and quality
+    come from that graph (entities renamed, relations in upper case, one unknown relation left out and named),
+    and the graph's test MRR is the backend's evaluate(graph=...)."""
+    from backend.kg.user_graphs import import_graph
+    from backend.methods.redgnn import evaluate
+    from tests.support import renamed_family_rows, triples_tsv
+
+    rows = renamed_family_rows(data_root)[::4]  # a quarter of family, every relation in it
+    source = tmp_path / "mine.tsv"
+    source.write_text(triples_tsv(rows + [(h, "friend of", t) for h, _, t in rows[:5]]), encoding="utf-8")
+    import_graph(source, "mine")
+
+    at = open_page()
+    picker = at.selectbox(key="kg-graph-family")
+    assert picker.options[1] == "mine (your graph: 12 of 13 relations known)"
+    assert all(not f.startswith("person") for f in frame_with(at, "filtered_rank", "known_fact")["label"])
+    picker.set_value("mine").run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = text_of(at)
+    assert "Queries run on your graph **mine**, which this checkpoint was not trained on" in page
+    assert "12 of 13 relations of mine are relations of family" in page and "friend of (5)" in page
+    answers = frame_with(at, "filtered_rank", "known_fact")
+    assert answers["label"].str.startswith("person ").all()
+    assert frame_with(at, "path")["path"].str.contains("person ").all()
+
+    toggle = next(t for t in at.toggle if t.key.startswith("kg-relations-"))
+    toggle.set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = evaluate(shipped, graph="mine", device="cpu", data_dir=str(data_root))
+    assert f"Untrained on this graph, the checkpoint scores test MRR {expected['mrr']:.3f}**" in text_of(at)
+    assert "on its own dataset family its card says MRR" in text_of(at)

@@ -282,6 +282,32 @@ def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
     full_page_screenshot(page, "kg_reasoning_own_graph")
 
 
+def test_checkpoint_reasons_over_an_imported_graph(page, kg_server, tmp_path, data_root):
+    """A graph imported under the checkpoint's relation names (family renamed, with labels and one relation the
+    checkpoint does not know) is picked under 'Reason over': the page says what was left out, answers with the
+    graph's people and draws their evidence."""
+    from backend.kg.user_graphs import import_graph
+    from tests.support import people_labels, renamed_family_rows, triples_tsv
+
+    server, label = kg_server
+    rows = renamed_family_rows(data_root)
+    extra = [(rows[i][0], "friend of", rows[-i - 1][2]) for i in range(30)]
+    (tmp_path / "people.tsv").write_text(people_labels(rows), encoding="utf-8")
+    (tmp_path / "family.tsv").write_text(triples_tsv(rows + extra), encoding="utf-8")
+    import_graph(tmp_path / "family.tsv", "my-family", labels=tmp_path / "people.tsv")  # the server's runs folder
+
+    main = open_checkpoint(page, server, label)
+    choose(page, "Reason over", "my-family (your graph: 12 of 13 relations known)")
+    main.get_by_text("Queries run on your graph my-family, which this checkpoint was not trained on").first.wait_for()
+    assert main.get_by_text("friend of (30)").count() == 1
+    main.get_by_text("Why? The r-digraph of an answer").first.wait_for()
+    main.locator("iframe").first.wait_for()
+    answers = main.get_by_test_id("stDataFrame").first
+    answers.wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    full_page_screenshot(page, "kg_apply_graph")
+
+
 def expander(main, title: str):
     """The st.expander whose header is ``title`` (other text may mention the title)."""
     return main.get_by_test_id("stExpander").filter(has=main.page.locator("summary", has_text=title))

@@ -11,6 +11,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -39,6 +40,15 @@ MAX_MATCHES = 200
 DEFAULT_TRAIN_EPOCHS = 3
 #: the expected failures of loading a checkpoint or answering a query (shown with st.error)
 EXPECTED_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
+
+
+class Source(NamedTuple):
+    """What the page's answers come from: a checkpoint folder, the data root, and the imported graph it reasons
+    over ("": the checkpoint's own graph). A tuple, so the caches key on it."""
+
+    model_dir: str
+    data_root: str
+    graph: str = ""
 
 
 # ---------------------------------------------------------------------------------------- checkpoints
@@ -136,35 +146,34 @@ def _changed_files(dataset: str, recorded: tuple, stamp: tuple) -> list[str]:
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint and its knowledge graph…", max_entries=4)
-def load_checkpoint(model_dir: str, data_root: str):
-    """The LoadedModel for ``model_dir`` with its dataset read from ``data_root`` (cached per both)."""
+def load_checkpoint(src: Source):
+    """The LoadedModel of ``src`` (cached per checkpoint, data root and graph)."""
     from backend.methods.redgnn.explain import load_model
 
-    return load_model(model_dir, data_dir=data_root)
+    return load_model(src.model_dir, data_dir=src.data_root, graph=src.graph or None)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def entity_texts(model_dir: str, data_root: str) -> list[str]:
+def entity_texts(src: Source) -> list[str]:
     """Per entity id, the text shown in pickers: 'label · name' (or just the name when it has no label)."""
-    kg = load_checkpoint(model_dir, data_root).kg
+    kg = load_checkpoint(src).kg
     return [kg.entity_text(i) for i in range(kg.n_ent)]
 
 
 @st.cache_data(max_entries=64, show_spinner="Ranking every entity…")
-def ranked_answers(model_dir: str, data_root: str, head: str, relation: int, top: int) -> pd.DataFrame:
+def ranked_answers(src: Source, head: str, relation: int, top: int) -> pd.DataFrame:
     from backend.methods.redgnn.explain import rank_answers
 
-    frame = rank_answers(load_checkpoint(model_dir, data_root), head, relation, top=top)
+    frame = rank_answers(load_checkpoint(src), head, relation, top=top)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
 
 
 @st.cache_data(max_entries=64, show_spinner="Tracing the r-digraph…")
-def evidence_json(model_dir: str, data_root: str, head: str, relation: int | str, answer: str,
-                  top_paths: int, max_edges: int) -> str:
+def evidence_json(src: Source, head: str, relation: int | str, answer: str, top_paths: int, max_edges: int) -> str:
     from backend.methods.redgnn.explain import explain_query
 
-    lm = load_checkpoint(model_dir, data_root)
+    lm = load_checkpoint(src)
     return explain_query(lm, head, relation, answer, top_paths=top_paths, max_edges=max_edges).to_json()
 
 
@@ -234,7 +243,7 @@ ANSWER_COLUMNS = {
 }
 
 
-def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str) -> None:
+def query_section(lm, src: Source, texts: list[str], tag: str) -> None:
     kg = lm.kg
     h0, r0, _ = example_triple(lm)
     st.subheader("Ask a query: (head, relation, ?)")
@@ -249,13 +258,13 @@ def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str
         top = st.slider("Answers shown (top-k)", min_value=5, max_value=50, value=10, step=5, key=f"kg-top-{tag}")
     head_name = kg.entities[head]
     try:
-        frame = ranked_answers(model_dir, data_root, head_name, int(relation), int(top))
+        frame = ranked_answers(src, head_name, int(relation), int(top))
     except EXPECTED_ERRORS as exc:
         st.error(f"Could not rank answers: {exc}")
         return
     query_text = f"({kg.entity_label(head)}, {kg.relation_label(relation)}, ?)"
     st.markdown(f"**Top {len(frame)} answers to {query_text}** out of {kg.n_ent:,} entities")
-    track_record = relation_track_record(model_dir, int(relation))
+    track_record = None if src.graph else relation_track_record(src.model_dir, int(relation))
     if track_record:
         st.caption(track_record)
     left, right = st.columns([3, 2])
@@ -297,14 +306,14 @@ def query_section(lm, model_dir: str, data_root: str, texts: list[str], tag: str
                               help="The r-digraph is pruned to the edges of its strongest paths, added path by "
                                    "path up to this many edges (every edge shown lies on a complete path).")
     answer = rows[pick]["entity"]
-    show_explanation(model_dir, data_root, head_name, int(relation), answer, int(n_paths), int(max_edges),
+    show_explanation(src, head_name, int(relation), answer, int(n_paths), int(max_edges),
                      key=f"kg-ev-{tag}-{head}-{relation}-{_slug(answer)}")
 
 
-def show_explanation(model_dir: str, data_root: str, head: str, relation: int | str, answer: str,
-                     n_paths: int, max_edges: int, key: str) -> None:
+def show_explanation(src: Source, head: str, relation: int | str, answer: str, n_paths: int, max_edges: int,
+                     key: str) -> None:
     try:
-        evidence = Evidence.from_json(evidence_json(model_dir, data_root, head, relation, answer, n_paths, max_edges))
+        evidence = Evidence.from_json(evidence_json(src, head, relation, answer, n_paths, max_edges))
     except EXPECTED_ERRORS as exc:
         st.error(f"Could not explain this answer: {exc}")
         return
@@ -323,7 +332,7 @@ def show_explanation(model_dir: str, data_root: str, head: str, relation: int | 
                   file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
 
 
-def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
+def triple_section(lm, src: Source, tag: str) -> None:
     kg = lm.kg
     h0, r0, t0 = example_triple(lm)
     st.subheader("Explain this triple")
@@ -333,7 +342,7 @@ def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
     state_key = f"kg-triple-{tag}"
     with st.form(f"kg-triple-form-{tag}"):
         c1, c2, c3 = st.columns(3)
-        texts = entity_texts(model_dir, data_root)
+        texts = entity_texts(src)
         head = c1.text_input("Head", value=texts[h0], key=f"kg-triple-head-{tag}")
         rel = c2.text_input("Relation", value=kg.relation_label(r0), key=f"kg-triple-rel-{tag}",
                             help="A relation name or 'inverse of NAME'")
@@ -362,16 +371,16 @@ def triple_section(lm, model_dir: str, data_root: str, tag: str) -> None:
         return
     h, r, t = chosen
     st.markdown(f"Triple: **({kg.entity_label(h)}, {kg.relation_label(r)}, {kg.entity_label(t)})**")
-    show_explanation(model_dir, data_root, kg.entities[h], r, kg.entities[t], 10, 60,
+    show_explanation(src, kg.entities[h], r, kg.entities[t], 10, 60,
                      key=f"kg-triple-ev-{tag}-{h}-{r}-{t}")
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the triples…")
-def scored_triples(model_dir: str, data_root: str, source: bytes) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def scored_triples(src: Source, source: bytes) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table."""
     from backend.methods.redgnn.triples import PAGE_MAX_ROWS, read_triples, score_triples
 
-    lm = load_checkpoint(model_dir, data_root)
+    lm = load_checkpoint(src)
     table = read_triples(lm, source, max_rows=PAGE_MAX_ROWS)
     skipped = pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
                             for p in table.problems], columns=["row", "column", "value", "reason"])
@@ -398,7 +407,7 @@ TRIPLE_COLUMNS = {
 }
 
 
-def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
+def batch_section(lm, src: Source, tag: str) -> None:
     from backend.methods.redgnn.triples import PAGE_MAX_ROWS, mean_reciprocal_rank
 
     kg = lm.kg
@@ -418,7 +427,7 @@ def batch_section(lm, model_dir: str, data_root: str, tag: str) -> None:
     if not source.strip():
         return
     try:
-        frame, skipped, problems = scored_triples(model_dir, data_root, source)
+        frame, skipped, problems = scored_triples(src, source)
     except EXPECTED_ERRORS as exc:
         st.error(f"Could not read the table: {exc}")
         return
@@ -646,6 +655,35 @@ def shipped_checkpoint(dataset: str) -> tuple[Path, store.Card] | None:
         return None
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _graph_relations(name: str, stamp: float) -> list[str]:
+    from backend.kg.user_graphs import graph_folder
+
+    return (graph_folder(name) / "relations.txt").read_text(encoding="utf-8").splitlines()
+
+
+def graph_picker(lm, card: store.Card) -> str:
+    """The graph the checkpoint reasons over: "" for its own, or an imported graph (shown with how many of its
+    relations the checkpoint knows). Nothing is shown while no graph is imported."""
+    from backend.kg.align import shared_relations
+    from backend.kg.user_graphs import graph_folder, list_user_graphs
+
+    graphs = list_user_graphs()
+    if not graphs:
+        return ""
+    known = {}
+    for name in graphs:
+        relations = _graph_relations(name, (graph_folder(name) / "relations.txt").stat().st_mtime)
+        known[name] = f"{shared_relations(relations, lm.training)} of {len(relations)} relations known"
+    own = "its inductive test graph" if card.setting == "inductive" else "the graph it was trained on"
+    return st.selectbox(
+        "Reason over", options=["", *graphs], key=f"kg-graph-{_slug(Path(str(card.path)).name)}",
+        format_func=lambda g: f"{card.dataset}: {own}" if not g else f"{g} (your graph: {known[g]})",
+        help="RED-GNN learns relations, not entities, so a checkpoint can answer queries on a graph of yours "
+             "without training, when the graph names its relations as the checkpoint's dataset does (or by their "
+             "labels; case is ignored). Triples of other relations are left out. Import graphs below.")
+
+
 # ---------------------------------------------------------------------------------------- page
 
 def main() -> None:
@@ -670,9 +708,9 @@ def main() -> None:
     label, card = checkpoints[model_dir]
     show_card_brief(card, own="(your run)" in label)
 
-    data_root = str(resolve_data_root(None))
+    src = Source(model_dir, str(resolve_data_root(None)))
     try:
-        lm = load_checkpoint(model_dir, data_root)
+        lm = load_checkpoint(src)
     except DataMissingError as exc:
         st.warning(f"The {card.dataset} knowledge graph is not under the data root, so this checkpoint cannot "
                    f"answer queries: {exc}")
@@ -683,23 +721,38 @@ def main() -> None:
         train_section(expanded=False)
         return
 
+    graph = graph_picker(lm, card)
+    if graph:
+        src = src._replace(graph=graph)
+        try:
+            lm = load_checkpoint(src)
+        except EXPECTED_ERRORS as exc:
+            st.error(f"This checkpoint cannot reason over {graph}: {exc}")
+            train_section(expanded=False)
+            return
     kg = lm.kg
-    setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"
-               else f"graph **{kg.name}**")
-    st.caption(f"Queries run on the {setting}: {kg.n_ent:,} entities, {kg.n_rel} relations (+ inverses), "
-               f"{(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph, "
-               f"{lm.model.n_layer} propagation steps, device {lm.device}.")
-    tag = _slug(Path(model_dir).parent.name + "-" + Path(model_dir).name)
-    texts = entity_texts(model_dir, data_root)
-    query_section(lm, model_dir, data_root, texts, tag)
+    if lm.applied is not None:
+        st.caption(f"Queries run on your graph **{kg.name}**, which this checkpoint was not trained on: "
+                   f"{kg.n_ent:,} entities, {(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph (its test "
+                   f"and valid triples held out), {lm.model.n_layer} propagation steps, device {lm.device}. "
+                   f"{lm.applied.summary()}")
+    else:
+        setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"
+                   else f"graph **{kg.name}**")
+        st.caption(f"Queries run on the {setting}: {kg.n_ent:,} entities, {kg.n_rel} relations (+ inverses), "
+                   f"{(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph, "
+                   f"{lm.model.n_layer} propagation steps, device {lm.device}.")
+    tag = _slug(Path(model_dir).parent.name + "-" + Path(model_dir).name + (f"-on-{graph}" if graph else ""))
+    texts = entity_texts(src)
+    query_section(lm, src, texts, tag)
     st.divider()
-    triple_section(lm, model_dir, data_root, tag)
+    triple_section(lm, src, tag)
     st.divider()
-    batch_section(lm, model_dir, data_root, tag)
+    batch_section(lm, src, tag)
     st.divider()
-    relation_quality_section(lm, model_dir, data_root, len(distinct_queries(kg.test, kg.n_rel)), tag)
+    relation_quality_section(lm, src.model_dir, src.data_root, len(distinct_queries(kg.test, kg.n_rel)), tag,
+                             graph=src.graph)
     st.divider()
     train_section(expanded=False)
-
 
 main()

@@ -19,7 +19,7 @@ from backend.kg.loader import KGData
 
 from .config import RedGNNConfig
 from .explain import LoadedModel
-from .train import AnswerRanks, answer_ranks, eval_tasks, load_data
+from .train import AnswerRanks, answer_ranks, eval_tasks
 
 FILE_NAME = "by_relation.json"
 #: a relation asked by fewer training queries than this is "rarely trained" in the page's summary
@@ -39,13 +39,13 @@ def training_query_counts(kg: KGData, resplits: bool) -> torch.Tensor:
 
 
 @torch.no_grad()
-def metrics_by_relation(lm: LoadedModel, split: str = "test", data_dir=None) -> pd.DataFrame:
-    """One row per relation with answers in ``split``, most answers first (columns: ``COLUMNS``)."""
+def metrics_by_relation(lm: LoadedModel, split: str = "test") -> pd.DataFrame:
+    """One row per relation with answers in ``split`` of the data ``lm`` evaluates on (its dataset, or the graph
+    it was applied to), most answers first (columns: ``COLUMNS``; training queries: the checkpoint's own)."""
     config = RedGNNConfig(**lm.card.train["config"])
-    kg, kg_ind = load_data(config.dataset, data_dir)
-    task = eval_tasks(kg, kg_ind, lm.device)[split]
+    task = eval_tasks(*lm.data, lm.device)[split]
     ranked = answer_ranks(lm.model, task, config.n_tbatch, ("average", "pessimistic"), with_reached=True)
-    return frame_from_ranks(ranked, kg, config.resplits)
+    return frame_from_ranks(ranked, lm.training, config.resplits)
 
 
 def frame_from_ranks(ranked: AnswerRanks, kg: KGData, resplits: bool) -> pd.DataFrame:

@@ -20,8 +20,10 @@ import torch
 from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode, EvidencePath
 from backend.core.metrics import filtered_ranks
 from backend.core.store import Card, load_card, load_state_dict
+from backend.kg.align import RelationAlignment, align_relations
 from backend.kg.graph import AnswerIndex, EdgeIndex
 from backend.kg.loader import KGData
+from backend.kg.user_graphs import load_user_graph
 
 from .config import RedGNNConfig
 from .model import LayerTrace, RedGNN
@@ -37,6 +39,9 @@ class LoadedModel:
     graph: EdgeIndex
     known: AnswerIndex
     device: torch.device
+    data: tuple[KGData, KGData | None] = None   # what evaluation ranks: (graph data, inductive test graph or None)
+    training: KGData = None                     # the checkpoint's training graph (its relations, its queries)
+    applied: RelationAlignment | None = None    # set when the checkpoint reasons over a graph it was not trained on
     _recent: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _recent_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -113,8 +118,9 @@ def _lookup(table: dict[str, list[int]], text: str | int, kind: str, dataset: st
     raise ValueError(f"unknown {kind} {text!r} in {dataset}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
 
 
-def load_model(model_dir: str | Path, device=None, data_dir=None) -> LoadedModel:
-    """Rebuild the model from its card's config and weights; load its dataset from the data root."""
+def load_model(model_dir: str | Path, device=None, data_dir=None, graph: str | None = None) -> LoadedModel:
+    """Rebuild the model from its card's config and weights; load its dataset from the data root. ``graph``: an
+    imported graph to reason over instead, in the checkpoint's relations (triples of other relations left out)."""
     from backend.core.device import select_device
 
     from .train import build_model, load_data
@@ -122,7 +128,11 @@ def load_model(model_dir: str | Path, device=None, data_dir=None) -> LoadedModel
     card = load_card(model_dir)
     config = RedGNNConfig(**card.train["config"])
     device = select_device(device)
-    kg, kg_ind = load_data(config.dataset, data_dir)
+    kg, kg_ind = training = load_data(config.dataset, data_dir)
+    applied = None
+    if graph:
+        kg_ind, applied = align_relations(load_user_graph(graph), kg)
+        kg, kg_ind = kg_ind, None
     target = kg_ind or kg
     graph_triples = target.facts if kg_ind is not None else torch.cat([kg.facts, kg.train])
     model = build_model(config, kg.n_rel)
@@ -130,7 +140,7 @@ def load_model(model_dir: str | Path, device=None, data_dir=None) -> LoadedModel
     model.to(device).eval()
     known = AnswerIndex(torch.cat([target.facts, target.train, target.valid, target.test]), target.n_ent, target.n_rel)
     return LoadedModel(model, card, target, EdgeIndex(graph_triples.to(device), target.n_ent, target.n_rel),
-                       known.to(device), device)
+                       known.to(device), device, data=(kg, kg_ind), training=training[0], applied=applied)
 
 
 @torch.no_grad()

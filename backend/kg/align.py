@@ -1,0 +1,96 @@
+"""Putting a graph into a trained model's relation vocabulary, so the model can reason over it unchanged.
+
+Models such as RED-GNN learn nothing per entity, only per relation: a checkpoint applies to any graph whose
+relations it knows, whatever its entities (the inductive setting). :func:`align_relations` renumbers a
+graph's relations as the model's (matched by name, else by readable label, ignoring case) and leaves out
+the triples whose relation the model does not know, counting them per relation so a page can say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .loader import KGData
+
+SPLITS = ("facts", "train", "valid", "test")
+
+
+@dataclass
+class RelationAlignment:
+    """How a graph met a model's relations: which matched, and the triples left out per unknown relation."""
+
+    graph: str
+    vocabulary: str                                            # the model's training graph
+    matched: dict[str, str] = field(default_factory=dict)      # graph relation -> model relation
+    left_out: dict[str, int] = field(default_factory=dict)     # unknown graph relation -> triples left out
+    kept: int = 0                                              # triples kept, all splits
+
+    @property
+    def n_left_out(self) -> int:
+        return sum(self.left_out.values())
+
+    def summary(self, limit: int = 5) -> str:
+        """One line: what matched and what was left out (most triples first)."""
+        text = (f"{len(self.matched)} of {len(self.matched) + len(self.left_out)} relations of {self.graph} are "
+                f"relations of {self.vocabulary}; {self.kept:,} triples kept")
+        if not self.left_out:
+            return text + "."
+        worst = sorted(self.left_out.items(), key=lambda kv: (-kv[1], kv[0]))
+        named = ", ".join(f"{name} ({n:,})" for name, n in worst[:limit]) + (", …" if len(worst) > limit else "")
+        return text + f", {self.n_left_out:,} left out because {self.vocabulary} has no such relation: {named}."
+
+
+def _relation_keys(relations: list[str], labels: list[str] | None) -> dict[str, int]:
+    """Lower-cased name or label -> model relation id; a name beats a label, the first label wins."""
+    keys: dict[str, int] = {}
+    for i, label in enumerate(labels or []):
+        if label:
+            keys.setdefault(label.strip().lower(), i)
+    for i, name in enumerate(relations):
+        keys[name.strip().lower()] = i
+    return keys
+
+
+def align_relations(kg: KGData, vocabulary: KGData) -> tuple[KGData, RelationAlignment]:
+    """``kg`` with ``vocabulary``'s relations (ids, names, labels), keeping its entities; triples whose
+    relation ``vocabulary`` does not know are left out. A ValueError when no relation matches, naming both."""
+    keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
+    own_labels = kg.relation_labels or [None] * kg.n_rel
+    new_id = torch.full((kg.n_rel,), -1, dtype=torch.long)
+    report = RelationAlignment(graph=kg.name, vocabulary=vocabulary.name)
+    for i, name in enumerate(kg.relations):
+        target = keys.get(name.strip().lower())
+        if target is None and own_labels[i]:
+            target = keys.get(own_labels[i].strip().lower())
+        if target is not None:
+            new_id[i] = target
+            report.matched[name] = vocabulary.relations[target]
+    if not report.matched:
+        theirs = ", ".join(vocabulary.relation_labels or vocabulary.relations)
+        raise ValueError(f"none of the {kg.n_rel} relations of {kg.name} ({', '.join(kg.relations[:8])}"
+                         f"{', …' if kg.n_rel > 8 else ''}) is a relation of {vocabulary.name}, so a model trained on "
+                         f"{vocabulary.name} cannot reason over it; its relations are: {theirs[:600]}"
+                         f"{'…' if len(theirs) > 600 else ''}")
+    splits = {}
+    for split in SPLITS:
+        triples = getattr(kg, split)
+        mapped = new_id[triples[:, 1]] if len(triples) else triples[:, 1]
+        unknown = mapped < 0
+        for rel, count in zip(*torch.unique(triples[unknown, 1], return_counts=True)):
+            name = kg.relations[int(rel)]
+            report.left_out[name] = report.left_out.get(name, 0) + int(count)
+        kept = triples[~unknown].clone()
+        kept[:, 1] = mapped[~unknown]
+        splits[split] = kept
+        report.kept += len(kept)
+    aligned = KGData(name=kg.name, entities=kg.entities, relations=vocabulary.relations,
+                     entity_labels=kg.entity_labels, relation_labels=vocabulary.relation_labels, files=kg.files,
+                     **splits)
+    return aligned, report
+
+
+def shared_relations(relations: list[str], vocabulary: KGData) -> int:
+    """How many of ``relations`` (names) ``vocabulary`` knows, by name or label (what a picker shows)."""
+    keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
+    return sum(name.strip().lower() in keys for name in relations)

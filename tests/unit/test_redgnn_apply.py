@@ -124,3 +124,17 @@ def test_unknown_graph_and_unmatched_graph_are_clear_errors(graphs, capsys, data
     _import(graphs, "likes", [(f"a{i}", "likes", f"a{j}") for i in range(20) for j in range(20) if (i + j) % 3 == 0])
     assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--dataset", "family", "--graph", "likes"]) == 2
     assert "none of the 1 relations of likes (likes) is a relation of family" in capsys.readouterr().err
+
+
+def test_transfer_benchmark_reproduces_its_committed_rows(data_root):
+    """Two rows of benchmarks/results/redgnn-transfer-cpu.json recomputed: the figures the README quotes."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from redgnn_transfer import transfer
+
+    saved = json.loads((ROOT / "benchmarks" / "results" / "redgnn-transfer-cpu.json").read_text())["rows"]
+    for checkpoint, graph in (("fb237_v2", "fb237_v1_ind"), ("WN18RR_v4", "WN18RR_v2_ind")):
+        row = next(r for r in saved if r["checkpoint"] == checkpoint and r["graph"] == graph)
+        fresh = transfer(checkpoint, graph, "cpu")
+        assert fresh["transfer"]["mrr"] == pytest.approx(row["transfer"]["mrr"], abs=1e-6)
+        assert (fresh["test_seen_in_training"], fresh["triples_left_out"]) == (row["test_seen_in_training"],
+                                                                               row["triples_left_out"])

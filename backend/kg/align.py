@@ -41,6 +41,14 @@ class RelationAlignment:
         return text + f", {self.n_left_out:,} left out because {self.vocabulary} has no such relation: {named}."
 
 
+def _match(name: str, label: str | None, keys: dict[str, int]) -> int | None:
+    """The model relation a graph relation means: its name, else its own label, looked up in ``keys``."""
+    target = keys.get(name.strip().lower())
+    if target is None and label:
+        target = keys.get(label.strip().lower())
+    return target
+
+
 def _relation_keys(relations: list[str], labels: list[str] | None) -> dict[str, int]:
     """Lower-cased name or label -> model relation id; a name beats a label, the first label wins."""
     keys: dict[str, int] = {}
@@ -60,9 +68,7 @@ def align_relations(kg: KGData, vocabulary: KGData) -> tuple[KGData, RelationAli
     new_id = torch.full((kg.n_rel,), -1, dtype=torch.long)
     report = RelationAlignment(graph=kg.name, vocabulary=vocabulary.name)
     for i, name in enumerate(kg.relations):
-        target = keys.get(name.strip().lower())
-        if target is None and own_labels[i]:
-            target = keys.get(own_labels[i].strip().lower())
+        target = _match(name, own_labels[i], keys)
         if target is not None:
             new_id[i] = target
             report.matched[name] = vocabulary.relations[target]
@@ -90,7 +96,9 @@ def align_relations(kg: KGData, vocabulary: KGData) -> tuple[KGData, RelationAli
     return aligned, report
 
 
-def shared_relations(relations: list[str], vocabulary: KGData) -> int:
-    """How many of ``relations`` (names) ``vocabulary`` knows, by name or label (what a picker shows)."""
+def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str, str] | None = None) -> int:
+    """How many of a graph's ``relations`` (names; ``labels``: name -> the graph's own label) ``vocabulary``
+    knows, matched as :func:`align_relations` matches them (what a picker shows before loading the graph)."""
     keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
-    return sum(name.strip().lower() in keys for name in relations)
+    labels = labels or {}
+    return sum(_match(name, labels.get(name), keys) is not None for name in relations)

@@ -247,17 +247,31 @@ def _write_graph(folder: Path, entities: list[str], relations: list[str], splits
         raise
 
 
+def _labels_of(folder: Path) -> dict[str, str]:
+    """name -> label from a graph's labels file ({} without one)."""
+    label_of = {}
+    if (folder / LABELS_FILE).is_file():
+        for line in (folder / LABELS_FILE).read_text(encoding="utf-8").splitlines():
+            key, _, label = line.partition("\t")
+            label_of[key] = label
+    return label_of
+
+
+def graph_relations(name: str) -> tuple[list[str], dict[str, str]]:
+    """An imported graph's relation names and the labels it gives them, without reading its triples."""
+    folder = graph_folder(name)
+    relations = (folder / "relations.txt").read_text(encoding="utf-8").splitlines()
+    label_of = _labels_of(folder)
+    return relations, {r: label_of[r] for r in relations if label_of.get(r)}
+
+
 def load_user_graph(name: str) -> KGData:
     """An imported graph as :class:`KGData` (labels from its labels file, where it has one)."""
     if not is_user_graph(name):
         raise ValueError(f"no imported graph called {name!r} under {graphs_dir()}"
                          + (f"; imported: {', '.join(list_user_graphs())}" if list_user_graphs() else ""))
     folder = graph_folder(name)
-    label_of = {}
-    if (folder / LABELS_FILE).is_file():
-        for line in (folder / LABELS_FILE).read_text(encoding="utf-8").splitlines():
-            key, _, label = line.partition("\t")
-            label_of[key] = label
+    label_of = _labels_of(folder)
     labeller = (lambda names: [label_of.get(n) or n for n in names]) if label_of else None
     return read_redgnn_files(name, {f: folder / f for f in REDGNN_FILES}, labeller, labeller)
 

@@ -29,16 +29,18 @@ def kg_of(name, relations, triples, labels=None, entities=4) -> KGData:
 
 def test_relations_are_renumbered_by_name_or_label_and_the_rest_counted():
     vocabulary = kg_of("family", ["father", "mother", "son"], [(0, 0, 1)], labels=["Father", "Mother", "is son of"])
-    graph = kg_of("mine", ["SON", "is son of ", "friend", "father"],
-                  [(0, 0, 1), (1, 1, 2), (2, 2, 3), (3, 3, 0), (0, 2, 1)])
+    graph = kg_of("mine", ["SON", "is son of ", "friend", "father", "mum"],
+                  [(0, 0, 1), (1, 1, 2), (2, 2, 3), (3, 3, 0), (0, 2, 1), (1, 4, 0)],
+                  labels=["SON", "is son of ", "friend", "father", "Mother"])  # the graph's own label matches too
     aligned, report = align_relations(graph, vocabulary)
     assert aligned.relations == vocabulary.relations and aligned.entities == graph.entities
-    assert aligned.facts.tolist() == [[0, 2, 1], [1, 2, 2], [3, 0, 0]]   # SON and 'is son of' -> son, father -> father
+    assert aligned.facts.tolist() == [[0, 2, 1], [1, 2, 2], [3, 0, 0], [1, 1, 0]]  # SON, 'is son of' -> son
     assert aligned.test.tolist() == [[0, 2, 1]]
-    assert report.matched == {"SON": "son", "is son of ": "son", "father": "father"}
-    assert report.left_out == {"friend": 2} and report.n_left_out == 2 and report.kept == 4
-    assert "friend (2)" in report.summary() and "3 of 4 relations" in report.summary()
+    assert report.matched == {"SON": "son", "is son of ": "son", "father": "father", "mum": "mother"}
+    assert report.left_out == {"friend": 2} and report.n_left_out == 2 and report.kept == 5
+    assert "friend (2)" in report.summary() and "4 of 5 relations" in report.summary()
     assert shared_relations(graph.relations, vocabulary) == 3
+    assert shared_relations(graph.relations, vocabulary, {"mum": "Mother"}) == 4  # as aligned
 
 
 def test_a_graph_without_a_known_relation_is_refused_naming_both():

@@ -486,14 +486,17 @@ def import_section(expanded: bool) -> None:
             f"entity or relation occurs in no training triple is trained on instead, since a transductive model "
             f"can only rank entities it has seen. The graph needs at least {MIN_TRIPLES} distinct triples. It is "
             f"written to `{graphs_dir()}` and appears in **Train a RED-GNN model** below; the trained run then "
-            f"appears in the checkpoint picker, to query and explain like the shipped ones. From a terminal: "
+            f"appears in the checkpoint picker, to query and explain like the shipped ones. A graph that names its "
+            f"relations as a checkpoint's dataset does (or labels them so in the labels table) needs no training: "
+            f"pick it under **Reason over** at the top, and the checkpoint answers on it at once. From a terminal: "
             f"`python -m backend import-graph FILE --name NAME`.")
         c0, c5 = st.columns([3, 2])
         upload = c0.file_uploader("Graph file (triples)", type=["csv", "tsv", "txt"], key="kg-import-file")
         labels = c5.file_uploader("Labels (optional)", type=["csv", "tsv", "txt"], key="kg-import-labels",
                                   help="A CSV or TSV of name, label: readable labels for entities and relations "
                                        "(for ids such as Q42 or /m/02mjmr); the pickers, answers and evidence "
-                                       "show them, and a query may name an entity by either.")
+                                       "show them, and a query may name an entity by either. A relation labelled "
+                                       "with a checkpoint's relation name is matched to it under Reason over.")
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         name = c1.text_input("Graph name", value=_graph_name_from_file(upload.name) if upload else "",
                              key=f"kg-import-name-{upload.name if upload else ''}",
@@ -519,7 +522,8 @@ def import_section(expanded: bool) -> None:
         saved = graph_report(last) if last else None
         if saved:
             st.success(f"Added **{last}** from {saved['source']}. " + " ".join(_report_lines(saved)) +
-                       " Pick it in **Train a RED-GNN model** below.")
+                       " Pick it in **Train a RED-GNN model** below, or under **Reason over** at the top to query "
+                       "it with the checkpoint there, untrained.")
             label_problems = (saved.get("labels") or {}).get("problems") or []
             if label_problems:
                 st.warning("Label rows skipped:\n\n" + "\n".join(f"- {line}" for line in label_problems))
@@ -656,10 +660,10 @@ def shipped_checkpoint(dataset: str) -> tuple[Path, store.Card] | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _graph_relations(name: str, stamp: float) -> list[str]:
-    from backend.kg.user_graphs import graph_folder
+def _graph_relations(name: str, stamp: float) -> tuple[list[str], dict[str, str]]:
+    from backend.kg.user_graphs import graph_relations
 
-    return (graph_folder(name) / "relations.txt").read_text(encoding="utf-8").splitlines()
+    return graph_relations(name)
 
 
 def graph_picker(lm, card: store.Card) -> str:
@@ -673,8 +677,8 @@ def graph_picker(lm, card: store.Card) -> str:
         return ""
     known = {}
     for name in graphs:
-        relations = _graph_relations(name, (graph_folder(name) / "relations.txt").stat().st_mtime)
-        known[name] = f"{shared_relations(relations, lm.training)} of {len(relations)} relations known"
+        relations, labels = _graph_relations(name, (graph_folder(name) / "relations.txt").stat().st_mtime)
+        known[name] = f"{shared_relations(relations, lm.training, labels)} of {len(relations)} relations known"
     own = "its inductive test graph" if card.setting == "inductive" else "the graph it was trained on"
     return st.selectbox(
         "Reason over", options=["", *graphs], key=f"kg-graph-{_slug(Path(str(card.path)).name)}",

@@ -725,7 +725,8 @@ def main() -> None:
         train_section(expanded=False)
         return
 
-    graph = graph_picker(lm, card)
+    with st.container():  # always there, so the picker appearing after an import shifts no later element
+        graph = graph_picker(lm, card)  # (a shift would re-create the expanders below, collapsed)
     if graph:
         src = src._replace(graph=graph)
         try:

@@ -181,6 +181,9 @@ def cmd_evaluate(args) -> int:
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
+    if getattr(args, "graph", None) and not args.dataset and not args.model:
+        return _compare_on_graph(method, args)
+    args.split = args.split or "test"
     if getattr(args, "breakdown", False):
         frame = require_verb(method, "breakdown")(_model_dir(method, args), split=args.split, device=args.device,
                                                   data_dir=args.data_dir, **_graph_kwargs(args))
@@ -197,6 +200,24 @@ def cmd_evaluate(args) -> int:
         print(f"wrote {len(metrics)} metrics to {args.output}")
     else:
         print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _compare_on_graph(method, args) -> int:
+    """`evaluate METHOD --graph NAME` without a checkpoint: every checkpoint that applies, ranked on valid."""
+    from backend.registry import require_verb
+
+    frame, skipped = require_verb(method, "compare_on_graph")(args.graph, split=args.split or "valid",
+                                                              device=args.device, data_dir=args.data_dir)
+    for line in skipped:
+        print(f"left out {line}", file=sys.stderr)
+    if args.output:
+        frame.to_csv(args.output, index=False)
+        print(f"wrote {len(frame)} rows (one per checkpoint) to {args.output}")
+    elif frame.empty:
+        print(f"no checkpoint knows a relation of {args.graph}")
+    else:
+        print(frame.drop(columns=["path"]).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     return 0
 
 
@@ -298,9 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
                     mp.add_argument("--graph", default=None, metavar="NAME",
                                     help="reason over this graph made with import-graph instead of the checkpoint's "
                                          "own, without training: triples whose relation the checkpoint does not "
-                                         "know are left out")
+                                         "know are left out" + ("; without --dataset or --model, every checkpoint "
+                                                               "that applies, ranked on the graph's valid triples"
+                                                               if verb == "evaluate" and m.compare_on_graph else ""))
             if verb == "evaluate":
-                mp.add_argument("--split", default="test", choices=["valid", "test"])
+                mp.add_argument("--split", default=None, choices=["valid", "test"],
+                                help="default: test; valid when --graph compares every checkpoint")
                 mp.add_argument("--output", default=None, help="write the metrics (JSON) or the breakdown (CSV) here")
                 if m.breakdown is not None:
                     mp.add_argument("--breakdown", action="store_true",

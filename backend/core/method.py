@@ -10,7 +10,8 @@ A method folder's ``__init__.py`` exposes ``METHOD = Method(...)``. Verbs:
   split's metrics per group (``breakdown_by``: a relation, a task, ...), one row per group
 
 A method with ``applies_to_graphs`` also takes ``graph=NAME`` in evaluate, predict, explain and breakdown: the
-checkpoint reasons, untrained, over that imported graph (``backend.kg.user_graphs``) in its own relations.
+checkpoint reasons, untrained, over that imported graph (``backend.kg.user_graphs``) in its own relations, and
+``compare_on_graph(graph, split="valid", device=None, data_dir=None)`` ranks every checkpoint that can.
 
 ``config_for(dataset)`` returns the paper's per-dataset defaults; the CLI builds its flags from the
 dataclass fields, so a new hyper-parameter appears on the command line by itself.
@@ -33,6 +34,8 @@ class Method:
     imports_graphs: bool = False    # also trains on knowledge graphs made with `import-graph` (backend.kg.user_graphs)
     applies_to_graphs: bool = False  # a checkpoint reasons over an imported graph it was not trained on
                                     # (evaluate/predict/explain/breakdown take graph=NAME)
+    compare_on_graph: Callable[..., Any] | None = None  # (graph, split="valid") -> (table, skipped): every
+                                    # checkpoint that applies to the imported graph, ranked on its valid triples
     config_for: Callable[[str], Any] | None = None
     train: Callable[..., Any] | None = None
     evaluate: Callable[..., dict] | None = None

@@ -342,3 +342,11 @@ def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped
     expected = evaluate(shipped, graph="mine", device="cpu", data_dir=str(data_root))
     assert f"Untrained on this graph, the checkpoint scores test MRR {expected['mrr']:.3f}**" in text_of(at)
     assert "on its own dataset family its card says MRR" in text_of(at)
+
+    at.toggle(key="kg-compare-mine").set_value(True).run()  # the only checkpoint here is the tiny family one
+    assert not at.exception, [e.value for e in at.exception]
+    table = frame_with(at, "relations_known", "mrr_all")
+    valid = evaluate(shipped, split="valid", graph="mine", device="cpu", data_dir=str(data_root))
+    assert table["checkpoint"].tolist() == ["family"] and table["relations_known"].tolist() == ["12 of 13"]
+    assert table["mrr"].iloc[0] == pytest.approx(valid["mrr"], abs=1e-12)
+    assert f"Best on the valid triples: **family** (MRR {table['mrr_all'].iloc[0]:.3f}" in text_of(at)

@@ -140,3 +140,40 @@ def test_transfer_benchmark_reproduces_its_committed_rows(data_root):
         assert fresh["transfer"]["mrr"] == pytest.approx(row["transfer"]["mrr"], abs=1e-6)
         assert (fresh["test_seen_in_training"], fresh["triples_left_out"]) == (row["test_seen_in_training"],
                                                                                row["triples_left_out"])
+
+
+def test_checkpoints_are_compared_on_the_graphs_valid_triples(graphs, capsys, data_root, monkeypatch):
+    """fb237_v1's inductive test graph imported as a user's graph: the fb237 checkpoints that know its relations are
+    ranked on its valid triples (each row equals that checkpoint's own evaluate on valid), family is left out
+    with the reason, the table is sorted by the MRR over all valid triples, and test is refused."""
+    from backend.core.store import default_model_dir
+    from backend.methods.redgnn import choose, evaluate
+
+    folder = Path(data_root) / "kg" / "inductive" / "fb237_v1_ind"
+    rows = []
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        path = folder / name if (folder / name).exists() else folder / f"{name}.gz"
+        opener = __import__("gzip").open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            rows += [tuple(line.split()) for line in fh if line.strip()]
+    _import(graphs, "fb-like", rows)
+    candidates = [default_model_dir("redgnn", d, "inductive") for d in ("fb237_v1", "fb237_v2")]
+    candidates.append(default_model_dir("redgnn", "family"))
+    monkeypatch.setattr(choose, "candidate_folders", lambda: candidates)
+
+    frame, skipped = choose.compare_checkpoints("fb-like", device="cpu", data_dir=str(data_root))
+    assert list(frame["checkpoint"]) == sorted(frame["checkpoint"], key=lambda c: -float(
+        frame.loc[frame["checkpoint"] == c, "mrr_all"].iloc[0]))
+    assert set(frame["checkpoint"]) == {"fb237_v1 (inductive)", "fb237_v2 (inductive)"}
+    assert skipped == [f"family: knows none of its {len({r for _, r, _ in rows})} relations"]
+    for row in frame.itertuples():
+        own = evaluate(row.path, split="valid", device="cpu", data_dir=str(data_root), graph="fb-like")
+        assert row.mrr == pytest.approx(own["mrr"], abs=1e-12)
+        assert row.mrr_all == pytest.approx(own["mrr"] * row.coverage, abs=1e-12) and 0.9 < row.coverage <= 1
+        assert 0.3 < row.mrr < 0.7, row  # fb237_v1 scores 0.461 on its own test graph (card)
+
+    assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--graph", "fb-like", "--device", "cpu"]) == 0
+    printed = capsys.readouterr()
+    assert "fb237_v2 (inductive)" in printed.out and "left out family: knows none" in printed.err
+    assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--graph", "fb-like", "--split", "test"]) == 2
+    assert "compared on the graph's valid triples" in capsys.readouterr().err

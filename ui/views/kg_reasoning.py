@@ -688,6 +688,60 @@ def graph_picker(lm, card: store.Card) -> str:
              "labels; case is ignored). Triples of other relations are left out. Import graphs below.")
 
 
+@st.cache_data(max_entries=8, show_spinner="Running every checkpoint that knows its relations on its valid triples…")
+def compared_checkpoints(graph: str, data_root: str, stamp: tuple) -> tuple[pd.DataFrame, list[str]]:
+    from backend.methods.redgnn import compare_on_graph
+
+    return compare_on_graph(graph, data_dir=data_root)
+
+
+COMPARE_COLUMNS = {
+    "checkpoint": st.column_config.TextColumn("checkpoint"),
+    "relations_known": st.column_config.TextColumn("relations known", help="of the graph's relations"),
+    "coverage": st.column_config.NumberColumn("valid triples answered", format="percent",
+                                              help="Share of the graph's valid triples whose relation it knows"),
+    "mrr_all": st.column_config.NumberColumn("MRR, all valid", format="%.3f",
+                                             help="Over all valid triples; those it cannot answer count 0"),
+    "mrr": st.column_config.NumberColumn("MRR, answered", format="%.3f"),
+    "hits@10": st.column_config.NumberColumn("Hits@10, answered", format="%.3f"),
+    "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
+}
+
+
+def comparison_section(graph: str, data_root: str) -> None:
+    """On request, every checkpoint that knows a relation of ``graph`` ranked on its valid triples."""
+    from backend.kg.user_graphs import graph_folder
+    from backend.methods.redgnn.choose import candidate_folders
+
+    if not st.toggle("Which checkpoint suits this graph? Compare every checkpoint on its valid triples",
+                     key=f"kg-compare-{graph}"):
+        return
+    folders = candidate_folders()
+    stamp = tuple((str(f), (f / "model.pt").stat().st_mtime if (f / "model.pt").exists() else 0) for f in folders)
+    stamp += ((graph_folder(graph) / "valid.txt").stat().st_mtime,)
+    try:
+        frame, skipped = compared_checkpoints(graph, data_root, stamp)
+    except EXPECTED_ERRORS as exc:
+        st.error(f"Could not compare the checkpoints: {exc}")
+        return
+    if frame.empty:
+        st.info(f"No checkpoint knows a relation of {graph}.")
+    else:
+        best = frame.iloc[0]
+        st.markdown(f"Best on the valid triples: **{best['checkpoint']}** (MRR {best['mrr_all']:.3f} over all of "
+                    f"them). Pick it under **Checkpoint** above; the test triples stay untouched for its final "
+                    f"figure, which the quality section below computes.")
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=COMPARE_COLUMNS,
+                     column_order=list(COMPARE_COLUMNS), key=f"kg-compare-table-{graph}")
+    if skipped:
+        by_reason: dict[str, list[str]] = {}
+        for line in skipped:  # "name: reason"
+            name, _, reason = line.partition(": ")
+            by_reason.setdefault(reason, []).append(name)
+        st.caption("Left out: " + "; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason.items())
+                   + ".")
+
+
 # ---------------------------------------------------------------------------------------- page
 
 def main() -> None:
@@ -725,8 +779,9 @@ def main() -> None:
         train_section(expanded=False)
         return
 
-    with st.container():  # always there, so the picker appearing after an import shifts no later element
-        graph = graph_picker(lm, card)  # (a shift would re-create the expanders below, collapsed)
+    graph_slot = st.container()  # always there, so the picker appearing after an import shifts no later element
+    with graph_slot:  # (a shift would re-create the expanders below, collapsed)
+        graph = graph_picker(lm, card)
     if graph:
         src = src._replace(graph=graph)
         try:
@@ -737,10 +792,12 @@ def main() -> None:
             return
     kg = lm.kg
     if lm.applied is not None:
-        st.caption(f"Queries run on your graph **{kg.name}**, which this checkpoint was not trained on: "
-                   f"{kg.n_ent:,} entities, {(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph (its test "
-                   f"and valid triples held out), {lm.model.n_layer} propagation steps, device {lm.device}. "
-                   f"{lm.applied.summary()}")
+        with graph_slot:
+            st.caption(f"Queries run on your graph **{kg.name}**, which this checkpoint was not trained on: "
+                       f"{kg.n_ent:,} entities, {(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph (its "
+                       f"test and valid triples held out), {lm.model.n_layer} propagation steps, device {lm.device}. "
+                       f"{lm.applied.summary()}")
+            comparison_section(graph, src.data_root)
     else:
         setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"
                    else f"graph **{kg.name}**")

@@ -75,6 +75,14 @@ def explain(model_dir: str | Path, query: dict, data_dir=None, device=None, grap
                          top_paths=int(query.get("paths", 10)), max_edges=int(query.get("max_edges", 60)))
 
 
+def compare_on_graph(graph: str, split: str = "valid", device=None, data_dir=None, progress=None):
+    """(every checkpoint that knows a relation of imported graph ``graph``, ranked on its ``split`` triples,
+    best first; the checkpoints left out and why)."""
+    from .choose import compare_checkpoints
+
+    return compare_checkpoints(graph, split=split, device=device, data_dir=data_dir, progress=progress)
+
+
 def _require(query: dict, keys: tuple[str, ...]) -> None:
     missing = [k for k in keys if not query.get(k)]
     if missing:
@@ -91,6 +99,7 @@ METHOD = Method(
     datasets=DATASETS,
     imports_graphs=True,
     applies_to_graphs=True,
+    compare_on_graph=compare_on_graph,
     config_for=config_for,
     train=train,
     evaluate=evaluate,

@@ -1,0 +1,80 @@
+"""Which checkpoint suits an imported graph: every RED-GNN checkpoint that knows some of the graph's relations,
+run on the graph untrained and ranked on its **valid** triples (never its test; those stay for the end).
+
+A checkpoint answers only the triples whose relation it knows, so the table gives both the MRR over the valid
+triples it can answer and ``mrr_all``, the MRR over all of the graph's valid triples with the others counted as
+reciprocal rank 0; the table is sorted by ``mrr_all``. A run trained on the graph itself competes too (its epoch
+was chosen on the same valid triples, so its figure is a little optimistic).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from backend.core.data import DataMissingError
+from backend.core.store import list_cards, runs_root
+from backend.kg.user_graphs import load_user_graph
+
+from .config import RedGNNConfig
+from .explain import load_model
+from .train import eval_tasks, evaluate_task, split_metrics
+
+COLUMNS = ["checkpoint", "dataset", "setting", "relations_known", "coverage", "mrr_all", "mrr", "hits@1", "hits@10",
+           "answers", "seconds", "path"]
+
+
+def candidate_folders() -> list[Path]:
+    """The shipped RED-GNN checkpoints, then the user's runs."""
+    shipped = [Path(c.path) for c in list_cards(method="redgnn")]
+    own_root = runs_root() / "redgnn"
+    own = [Path(c.path) for c in list_cards(own_root, method="redgnn")] if own_root.is_dir() else []
+    return shipped + own
+
+
+def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: str = "valid", device=None,
+                        data_dir=None, progress=None) -> tuple[pd.DataFrame, list[str]]:
+    """(one row per checkpoint that knows a relation of ``graph``, best ``mrr_all`` first; one line per
+    checkpoint left out and why). ``progress(done, total, name)`` is called after each checkpoint."""
+    if split == "test":
+        raise ValueError("checkpoints are compared on the graph's valid triples; its test triples stay for the end")
+    own = load_user_graph(graph)
+    total = len(getattr(own, split))
+    folders = candidate_folders() if folders is None else [Path(f) for f in folders]
+    rows, skipped = [], []
+    for i, folder in enumerate(folders):
+        name = _name(folder)
+        try:
+            began = time.perf_counter()
+            lm = load_model(folder, device, data_dir, graph=graph)
+        except DataMissingError as exc:
+            skipped.append(f"{name}: its dataset is not under the data root ({exc})")
+        except ValueError as exc:
+            skipped.append(f"{name}: " + (f"knows none of its {own.n_rel} relations" if str(exc).startswith("none of")
+                                          else str(exc)))
+        else:
+            task = eval_tasks(*lm.data, lm.device)[split]
+            metrics = split_metrics(evaluate_task(lm.model, task, RedGNNConfig(**lm.card.train["config"]).n_tbatch,
+                                                  ("average",)))
+            answered = len(getattr(lm.kg, split))
+            known = len(lm.applied.matched)
+            rows.append({"checkpoint": name, "dataset": lm.card.dataset, "setting": lm.card.setting,
+                         "relations_known": f"{known} of {known + len(lm.applied.left_out)}",
+                         "coverage": answered / total if total else 0.0,
+                         "mrr_all": metrics["mrr"] * answered / total if total else 0.0,
+                         "mrr": metrics["mrr"], "hits@1": metrics["hits@1"], "hits@10": metrics["hits@10"],
+                         "answers": answered, "seconds": time.perf_counter() - began, "path": str(folder)})
+        if progress is not None:
+            progress(i + 1, len(folders), name)
+    frame = pd.DataFrame(rows, columns=COLUMNS).sort_values(["mrr_all", "mrr"], ascending=False, kind="stable")
+    return frame.reset_index(drop=True), skipped
+
+
+def _name(folder: Path) -> str:
+    """'family', 'WN18RR_v1 (inductive)' for shipped checkpoints; 'runs/redgnn/<run>' for the user's runs."""
+    try:
+        return f"runs/redgnn/{folder.relative_to(runs_root() / 'redgnn')}"
+    except ValueError:
+        name = folder.name
+        return name.replace("-inductive", " (inductive)") if name.endswith("-inductive") else name

@@ -350,3 +350,4 @@ def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped
     assert table["checkpoint"].tolist() == ["family"] and table["relations_known"].tolist() == ["12 of 13"]
     assert table["mrr"].iloc[0] == pytest.approx(valid["mrr"], abs=1e-12)
     assert f"Best on the valid triples: **family** (MRR {table['mrr_all'].iloc[0]:.3f}" in text_of(at)
+    assert "Download the comparison (CSV)" in [b.label for b in at.get("download_button")]

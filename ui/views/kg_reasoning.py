@@ -733,6 +733,8 @@ def comparison_section(graph: str, data_root: str) -> None:
                     f"figure, which the quality section below computes.")
         st.dataframe(frame, hide_index=True, width="stretch", column_config=COMPARE_COLUMNS,
                      column_order=list(COMPARE_COLUMNS), key=f"kg-compare-table-{graph}")
+        download_buttons([("Download the comparison (CSV)", frame_csv(frame), f"redgnn-checkpoints-on-{graph}.csv",
+                            "text/csv")], key=f"kg-compare-dl-{graph}")
     if skipped:
         by_reason: dict[str, list[str]] = {}
         for line in skipped:  # "name: reason"

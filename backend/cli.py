@@ -149,6 +149,21 @@ def cmd_import_graph(args) -> int:
     return 0
 
 
+def cmd_map_relations(args) -> int:
+    from backend.kg.user_graphs import relation_map, save_relation_map
+
+    mapping = {}
+    for pair in args.pairs:
+        graph_relation, sep, meant = pair.rpartition("=")
+        if not sep or not graph_relation.strip():
+            raise UserError(f"map-relations expects 'GRAPH RELATION=CHECKPOINT RELATION', got {pair!r}")
+        mapping[graph_relation.strip()] = meant
+    mapping.update({name: "" for name in args.forget})
+    saved = save_relation_map(args.name, mapping) if mapping else relation_map(args.name)
+    print(json.dumps(saved, indent=1) if saved else f"{args.name}: no relation mapped")
+    return 0
+
+
 def cmd_verify(args) -> int:
     from backend.core import data
 
@@ -280,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default=None, metavar="FILE",
                    help="CSV or TSV of name, label: readable labels for entities and relations (optional)")
     p.set_defaults(func=cmd_import_graph)
+    p = sub.add_parser("map-relations", help="say which checkpoint relation a relation of an imported graph means, "
+                                             "so a checkpoint can reason over the graph (--graph) untrained")
+    p.add_argument("name", help="an imported graph")
+    p.add_argument("pairs", nargs="*", metavar="FROM=TO",
+                   help="graph relation = checkpoint relation, e.g. 'is aunt of=aunt' (none: print the map)")
+    p.add_argument("--forget", nargs="+", default=[], metavar="FROM", help="graph relations to unmap")
+    p.set_defaults(func=cmd_map_relations)
     p = sub.add_parser("verify-data", help="check every file present under the data root against its sha256")
     p.add_argument("names", nargs="*", help="datasets to check (default: all)")
     p.set_defaults(func=cmd_verify)

@@ -41,9 +41,12 @@ class RelationAlignment:
         return text + f", {self.n_left_out:,} left out because {self.vocabulary} has no such relation: {named}."
 
 
-def _match(name: str, label: str | None, keys: dict[str, int]) -> int | None:
-    """The model relation a graph relation means: its name, else its own label, looked up in ``keys``."""
-    target = keys.get(name.strip().lower())
+def _match(name: str, label: str | None, keys: dict[str, int], meant: str | None = None) -> int | None:
+    """The model relation a graph relation means: what the user said it means (``meant``), else its name, else
+    its own label, looked up in ``keys``."""
+    target = keys.get(meant.strip().lower()) if meant else None
+    if target is None:
+        target = keys.get(name.strip().lower())
     if target is None and label:
         target = keys.get(label.strip().lower())
     return target
@@ -60,15 +63,19 @@ def _relation_keys(relations: list[str], labels: list[str] | None) -> dict[str, 
     return keys
 
 
-def align_relations(kg: KGData, vocabulary: KGData) -> tuple[KGData, RelationAlignment]:
+def align_relations(kg: KGData, vocabulary: KGData,
+                    meaning: dict[str, str] | None = None) -> tuple[KGData, RelationAlignment]:
     """``kg`` with ``vocabulary``'s relations (ids, names, labels), keeping its entities; triples whose
-    relation ``vocabulary`` does not know are left out. A ValueError when no relation matches, naming both."""
+    relation ``vocabulary`` does not know are left out. ``meaning``: graph relation -> the vocabulary relation
+    the user said it means (first; one the vocabulary lacks falls back to matching by name). A ValueError when
+    no relation matches, naming both."""
+    meaning = meaning or {}
     keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
     own_labels = kg.relation_labels or [None] * kg.n_rel
     new_id = torch.full((kg.n_rel,), -1, dtype=torch.long)
     report = RelationAlignment(graph=kg.name, vocabulary=vocabulary.name)
     for i, name in enumerate(kg.relations):
-        target = _match(name, own_labels[i], keys)
+        target = _match(name, own_labels[i], keys, meaning.get(name))
         if target is not None:
             new_id[i] = target
             report.matched[name] = vocabulary.relations[target]
@@ -96,9 +103,11 @@ def align_relations(kg: KGData, vocabulary: KGData) -> tuple[KGData, RelationAli
     return aligned, report
 
 
-def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str, str] | None = None) -> int:
-    """How many of a graph's ``relations`` (names; ``labels``: name -> the graph's own label) ``vocabulary``
-    knows, matched as :func:`align_relations` matches them (what a picker shows before loading the graph)."""
+def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str, str] | None = None,
+                     meaning: dict[str, str] | None = None) -> int:
+    """How many of a graph's ``relations`` (names; ``labels``: name -> the graph's own label; ``meaning`` as in
+    :func:`align_relations`) ``vocabulary`` knows, matched as :func:`align_relations` matches them (what a picker
+    shows before loading the graph)."""
     keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
-    labels = labels or {}
-    return sum(_match(name, labels.get(name), keys) is not None for name in relations)
+    labels, meaning = labels or {}, meaning or {}
+    return sum(_match(name, labels.get(name), keys, meaning.get(name)) is not None for name in relations)

@@ -38,6 +38,7 @@ LABEL_COLUMNS = [Column("name", ("id", "entity", "entity_id", "relation", "key")
 LABELS_FILE = "labels.tsv"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 REPORT_FILE = "graph.json"
+RELATION_MAP_FILE = "relation_map.json"
 #: fewest triples a graph needs: enough for training triples and at least one valid and one test triple
 MIN_TRIPLES = 20
 FACT_RATIO = 0.75
@@ -263,6 +264,31 @@ def graph_relations(name: str) -> tuple[list[str], dict[str, str]]:
     relations = (folder / "relations.txt").read_text(encoding="utf-8").splitlines()
     label_of = _labels_of(folder)
     return relations, {r: label_of[r] for r in relations if label_of.get(r)}
+
+
+def relation_map(name: str) -> dict[str, str]:
+    """What the user said the graph's relations mean: graph relation -> a checkpoint's relation name ({} if
+    nothing was said). Kept beside the graph, outside the files a training run records, so saying it never
+    makes a run's graph look replaced."""
+    path = graph_folder(name) / RELATION_MAP_FILE
+    if not path.is_file():
+        return {}
+    return {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items() if str(v).strip()}
+
+
+def save_relation_map(name: str, mapping: dict[str, str]) -> dict[str, str]:
+    """Merge ``mapping`` (graph relation -> checkpoint relation; an empty value forgets it) into the graph's
+    relation map and return the result. A ValueError names relations the graph does not have."""
+    relations, _ = graph_relations(name)
+    unknown = sorted(set(mapping) - set(relations))
+    if unknown:
+        raise ValueError(f"{name} has no relation {', '.join(repr(u) for u in unknown[:5])}"
+                         f"{', …' if len(unknown) > 5 else ''}; its relations are: {', '.join(relations[:20])}"
+                         f"{', …' if len(relations) > 20 else ''}")
+    merged = {**relation_map(name), **{k: v.strip() for k, v in mapping.items()}}
+    merged = {k: v for k, v in merged.items() if v}
+    atomic_write_text(graph_folder(name) / RELATION_MAP_FILE, json.dumps(merged, indent=1, sort_keys=True) + "\n")
+    return merged
 
 
 def load_user_graph(name: str) -> KGData:

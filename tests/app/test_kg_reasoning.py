@@ -351,3 +351,11 @@ def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped
     assert table["mrr"].iloc[0] == pytest.approx(valid["mrr"], abs=1e-12)
     assert f"Best on the valid triples: **family** (MRR {table['mrr_all'].iloc[0]:.3f}" in text_of(at)
     assert "Download the comparison (CSV)" in [b.label for b in at.get("download_button")]
+
+    # saying 'friend of' means brother (wrongly, but the user's call) brings its 5 triples in
+    assert "Map your relations to family's (1 relation left out)" in [e.label for e in at.expander]
+    at.selectbox(key="kg-map-mine-friend of").set_value("brother")
+    at.button[[b.label for b in at.button].index("Save the mapping")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "13 of 13 relations of mine are relations of family" in text_of(at)
+    assert at.selectbox(key="kg-graph-family").options[1] == "mine (your graph: 13 of 13 relations known)"

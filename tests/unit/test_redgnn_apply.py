@@ -177,3 +177,38 @@ def test_checkpoints_are_compared_on_the_graphs_valid_triples(graphs, capsys, da
     assert "fb237_v2 (inductive)" in printed.out and "left out family: knows none" in printed.err
     assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--graph", "fb-like", "--split", "test"]) == 2
     assert "compared on the graph's valid triples" in capsys.readouterr().err
+
+
+def test_what_the_user_says_a_relation_means_comes_first():
+    vocabulary = kg_of("family", ["father", "mother"], [(0, 0, 1)])
+    graph = kg_of("mine", ["dad", "mother", "pal"], [(0, 0, 1), (1, 1, 2), (2, 2, 3)])
+    aligned, report = align_relations(graph, vocabulary, {"dad": "Father", "mother": "no such relation"})
+    assert aligned.facts.tolist() == [[0, 0, 1], [1, 1, 2]]  # dad -> father; mother falls back to its name
+    assert report.matched == {"dad": "father", "mother": "mother"} and report.left_out == {"pal": 1}
+    assert shared_relations(graph.relations, vocabulary, meaning={"dad": "father"}) == 2
+
+
+def test_relation_map_is_saved_with_the_graph_and_used_by_the_cli(graphs, capsys, data_root):
+    from backend.kg.user_graphs import RELATION_MAP_FILE, graph_folder, relation_map, save_relation_map
+
+    rows = renamed_family_rows(data_root, {r: f"is {r} of" for r in
+                                           ("aunt", "brother", "daughter", "father", "husband", "mother", "nephew",
+                                            "niece", "sister", "son", "uncle", "wife")})
+    _import(graphs, "wordy", rows)
+    with pytest.raises(ValueError, match="wordy has no relation 'is cousin of'"):
+        save_relation_map("wordy", {"is cousin of": "aunt"})
+    assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--dataset", "family", "--graph", "wordy"]) == 2
+    assert "none of the 12 relations of wordy" in capsys.readouterr().err
+    pairs = [f"is {r} of={r}" for r in ("aunt", "brother", "daughter", "father", "husband", "mother", "nephew",
+                                        "niece", "sister", "son", "uncle")]
+    assert cli(["map-relations", "wordy", *pairs]) == 0
+    assert '"is aunt of": "aunt"' in capsys.readouterr().out
+    assert relation_map("wordy")["is aunt of"] == "aunt" and "is wife of" not in relation_map("wordy")
+    metrics = _evaluate(capsys, "wordy", data_root)
+    wife = sum(r == "is wife of" for _, r, _ in rows)
+    assert metrics["relations_matched"] == 11 and metrics["triples_left_out"] == wife
+    assert metrics["mrr"] > 0.95, metrics  # the family rules hold without the wife triples
+    assert cli(["map-relations", "wordy", "--forget", "is aunt of"]) == 0
+    assert "is aunt of" not in relation_map("wordy")
+    assert (graph_folder("wordy") / RELATION_MAP_FILE).is_file()
+    capsys.readouterr()

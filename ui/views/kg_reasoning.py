@@ -49,6 +49,7 @@ class Source(NamedTuple):
     model_dir: str
     data_root: str
     graph: str = ""
+    stamp: float = 0.0  # when the graph's relation map was last saved (a new map is a new model to load)
 
 
 # ---------------------------------------------------------------------------------------- checkpoints
@@ -660,10 +661,18 @@ def shipped_checkpoint(dataset: str) -> tuple[Path, store.Card] | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _graph_relations(name: str, stamp: float) -> tuple[list[str], dict[str, str]]:
-    from backend.kg.user_graphs import graph_relations
+def _graph_relations(name: str, stamp: tuple) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """(relation names, their labels, what the user said they mean) of an imported graph."""
+    from backend.kg.user_graphs import graph_relations, relation_map
 
-    return graph_relations(name)
+    return (*graph_relations(name), relation_map(name))
+
+
+def _map_stamp(graph: str) -> float:
+    from backend.kg.user_graphs import RELATION_MAP_FILE, graph_folder
+
+    path = graph_folder(graph) / RELATION_MAP_FILE
+    return path.stat().st_mtime if path.exists() else 0.0
 
 
 def graph_picker(lm, card: store.Card) -> str:
@@ -677,15 +686,58 @@ def graph_picker(lm, card: store.Card) -> str:
         return ""
     known = {}
     for name in graphs:
-        relations, labels = _graph_relations(name, (graph_folder(name) / "relations.txt").stat().st_mtime)
-        known[name] = f"{shared_relations(relations, lm.training, labels)} of {len(relations)} relations known"
+        relations, labels, meaning = _graph_relations(
+            name, ((graph_folder(name) / "relations.txt").stat().st_mtime, _map_stamp(name)))
+        known[name] = (f"{shared_relations(relations, lm.training, labels, meaning)} of {len(relations)} "
+                       "relations known")
     own = "its inductive test graph" if card.setting == "inductive" else "the graph it was trained on"
     return st.selectbox(
         "Reason over", options=["", *graphs], key=f"kg-graph-{_slug(Path(str(card.path)).name)}",
         format_func=lambda g: f"{card.dataset}: {own}" if not g else f"{g} (your graph: {known[g]})",
         help="RED-GNN learns relations, not entities, so a checkpoint can answer queries on a graph of yours "
              "without training, when the graph names its relations as the checkpoint's dataset does (or by their "
-             "labels; case is ignored). Triples of other relations are left out. Import graphs below.")
+             "labels; case is ignored), or once you say what its relations mean. Triples of other relations "
+             "are left out. Import graphs below.")
+
+
+#: most relations the mapping form lists (by triples left out); the rest: `python -m backend map-relations`
+MAP_FORM_ROWS = 20
+
+
+def relation_map_section(lm, graph: str) -> None:
+    """Say what the graph's unmatched relations mean in the checkpoint's terms (saved with the graph)."""
+    from backend.kg.user_graphs import relation_map, save_relation_map
+
+    said = relation_map(graph)
+    rows = sorted(lm.applied.left_out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAP_FORM_ROWS]
+    rows += [(name, None) for name in sorted(said) if name not in dict(rows)]
+    if not rows:
+        return
+    options = ["", *lm.training.relations]
+    with st.expander(f"Map your relations to {lm.training.name}'s ({_count(len(lm.applied.left_out), 'relation')} "
+                     "left out)"):
+        st.caption(f"Say which relation of {lm.training.name} a relation of your graph means, and its triples join "
+                   f"the graph this checkpoint reasons over. Saved with the graph, for every checkpoint; "
+                   f"`python -m backend map-relations {graph} 'FROM=TO'` does the same"
+                   + (f" (the form lists the {MAP_FORM_ROWS} with the most triples)."
+                      if len(lm.applied.left_out) > MAP_FORM_ROWS else "."))
+        with st.form(f"kg-map-{graph}"):
+            chosen = {}
+            for name, count in rows:
+                current = said.get(name, "")
+                chosen[name] = st.selectbox(
+                    f"{name}" + (f" ({count:,} triples left out)" if count else ""), options=options,
+                    index=options.index(current) if current in options else 0, key=f"kg-map-{graph}-{name}",
+                    format_func=lambda r: r or "(leave out)")
+            submitted = st.form_submit_button("Save the mapping", type="primary")
+        if submitted:
+            try:
+                save_relation_map(graph, {name: value for name, value in chosen.items()
+                                          if value != said.get(name, "")})
+            except (ValueError, OSError) as exc:
+                st.error(f"Could not save the mapping: {exc}")
+            else:
+                st.rerun()
 
 
 @st.cache_data(max_entries=8, show_spinner="Running every checkpoint that knows its relations on its valid triples…")
@@ -718,7 +770,7 @@ def comparison_section(graph: str, data_root: str) -> None:
         return
     folders = candidate_folders()
     stamp = tuple((str(f), (f / "model.pt").stat().st_mtime if (f / "model.pt").exists() else 0) for f in folders)
-    stamp += ((graph_folder(graph) / "valid.txt").stat().st_mtime,)
+    stamp += ((graph_folder(graph) / "valid.txt").stat().st_mtime, _map_stamp(graph))
     try:
         frame, skipped = compared_checkpoints(graph, data_root, stamp)
     except EXPECTED_ERRORS as exc:
@@ -785,7 +837,7 @@ def main() -> None:
     with graph_slot:  # (a shift would re-create the expanders below, collapsed)
         graph = graph_picker(lm, card)
     if graph:
-        src = src._replace(graph=graph)
+        src = src._replace(graph=graph, stamp=_map_stamp(graph))
         try:
             lm = load_checkpoint(src)
         except EXPECTED_ERRORS as exc:
@@ -799,6 +851,7 @@ def main() -> None:
                        f"{kg.n_ent:,} entities, {(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph (its "
                        f"test and valid triples held out), {lm.model.n_layer} propagation steps, device {lm.device}. "
                        f"{lm.applied.summary()}")
+            relation_map_section(lm, graph)
             comparison_section(graph, src.data_root)
     else:
         setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"

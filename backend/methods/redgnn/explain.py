@@ -23,7 +23,7 @@ from backend.core.store import Card, load_card, load_state_dict
 from backend.kg.align import RelationAlignment, align_relations
 from backend.kg.graph import AnswerIndex, EdgeIndex
 from backend.kg.loader import KGData
-from backend.kg.user_graphs import load_user_graph
+from backend.kg.user_graphs import load_user_graph, relation_map
 
 from .config import RedGNNConfig
 from .model import LayerTrace, RedGNN
@@ -131,7 +131,7 @@ def load_model(model_dir: str | Path, device=None, data_dir=None, graph: str | N
     kg, kg_ind = training = load_data(config.dataset, data_dir)
     applied = None
     if graph:
-        kg_ind, applied = align_relations(load_user_graph(graph), kg)
+        kg_ind, applied = align_relations(load_user_graph(graph), kg, relation_map(graph))
         kg, kg_ind = kg_ind, None
     target = kg_ind or kg
     graph_triples = target.facts if kg_ind is not None else torch.cat([kg.facts, kg.train])

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support import tiny_family_checkpoint
 
-from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import PROJECT_ROOT, VIEWPORT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Knowledge-graph reasoning"
 SHIPPED = PROJECT_ROOT / "models" / "redgnn" / "family"
@@ -297,7 +297,7 @@ def test_checkpoint_reasons_over_an_imported_graph(page, kg_server, tmp_path, da
     import_graph(tmp_path / "family.tsv", "my-family", labels=tmp_path / "people.tsv")  # the server's runs folder
 
     main = open_checkpoint(page, server, label)
-    choose(page, "Reason over", "my-family (your graph: 12 of 13 relations known)")
+    choose(page, "Reason over", "my-family (your graph)")
     main.get_by_text("Queries run on your graph my-family, which this checkpoint was not trained on").first.wait_for()
     assert main.get_by_text("friend of (30)").count() == 1
     main.get_by_text("Why? The r-digraph of an answer").first.wait_for()
@@ -306,6 +306,19 @@ def test_checkpoint_reasons_over_an_imported_graph(page, kg_server, tmp_path, da
     answers.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     full_page_screenshot(page, "kg_apply_graph")
+
+    # the user says 'friend of' means brother: its 30 triples join the graph, 13 of 13 relations known
+    mapping = expander(main, "Map your relations to family's")
+    mapping.locator("summary").click()
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2000})  # a box at the viewport's edge stays shut
+    mapping.get_by_role("combobox", name="friend of (30 triples left out)").click()
+    page.get_by_role("option", name="brother", exact=True).first.click()
+    mapping.get_by_role("button", name="Save the mapping").click()
+    wait_for_app(page)
+    main.get_by_text("13 of 13 relations of my-family are relations of family").first.wait_for()
+    assert main.get_by_text("friend of (30)").count() == 0  # nothing is left out any more
+    page.set_viewport_size(VIEWPORT)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def expander(main, title: str):

@@ -688,16 +688,17 @@ def graph_picker(lm, card: store.Card) -> str:
     for name in graphs:
         relations, labels, meaning = _graph_relations(
             name, ((graph_folder(name) / "relations.txt").stat().st_mtime, _map_stamp(name)))
-        known[name] = (f"{shared_relations(relations, lm.training, labels, meaning)} of {len(relations)} "
-                       "relations known")
+        known[name] = f"{shared_relations(relations, lm.training, labels, meaning)} of {len(relations)}"
     own = "its inductive test graph" if card.setting == "inductive" else "the graph it was trained on"
+    # the counts stay out of the option labels: a selected option's label is not redrawn when it changes
     return st.selectbox(
         "Reason over", options=["", *graphs], key=f"kg-graph-{_slug(Path(str(card.path)).name)}",
-        format_func=lambda g: f"{card.dataset}: {own}" if not g else f"{g} (your graph: {known[g]})",
+        format_func=lambda g: f"{card.dataset}: {own}" if not g else f"{g} (your graph)",
         help="RED-GNN learns relations, not entities, so a checkpoint can answer queries on a graph of yours "
              "without training, when the graph names its relations as the checkpoint's dataset does (or by their "
              "labels; case is ignored), or once you say what its relations mean. Triples of other relations "
-             "are left out. Import graphs below.")
+             "are left out. Import graphs below. Relations of each graph this checkpoint knows: "
+             + "; ".join(f"{g} {n}" for g, n in known.items()) + ".")
 
 
 #: most relations the mapping form lists (by triples left out); the rest: `python -m backend map-relations`

@@ -34,7 +34,7 @@ from backend.core import store  # noqa: E402
 from backend.core.device import device_label  # noqa: E402
 from backend.core.files import emit_json  # noqa: E402
 from backend.core.references import reference_results  # noqa: E402
-from backend.kg.align import align_relations  # noqa: E402
+from backend.kg.align import align_relations, seen_share  # noqa: E402
 from backend.kg.loader import KGData, load_inductive, load_redgnn_layout  # noqa: E402
 from backend.methods.redgnn.config import INDUCTIVE_DATASETS  # noqa: E402
 from backend.methods.redgnn import by_relation  # noqa: E402
@@ -68,17 +68,6 @@ def target_graph(name: str) -> tuple[KGData, torch.Tensor]:
     return kg, torch.cat([kg.facts, kg.train])
 
 
-def named_triples(kg: KGData, triples: torch.Tensor) -> set[tuple[str, str, str]]:
-    return {(kg.entities[h], kg.relations[r], kg.entities[t]) for h, r, t in triples.tolist()}
-
-
-def seen_share(test: KGData, training: KGData) -> float:
-    """Share of ``test``'s test triples that are facts or training triples of ``training`` (by name)."""
-    seen = named_triples(training, torch.cat([training.facts, training.train]))
-    asked = named_triples(test, test.test)
-    return len(asked & seen) / max(1, len(asked))
-
-
 def own_metrics(graph: str, kg: KGData, kept: set[str]) -> tuple[dict, float | None]:
     """The target graph's own shipped checkpoint's test metrics, and the paper's MRR for it. Where the transfer
     left relations out, ``same_relations_mrr`` is the own checkpoint's MRR over the kept relations' answers only
@@ -109,7 +98,7 @@ def transfer(checkpoint: str, graph: str, device: str) -> dict:
     own, paper = own_metrics(graph, kg, set(alignment.matched))
     return {"checkpoint": checkpoint, "graph": graph, "layers": lm.model.n_layer, "queries": len(task.queries),
             "relations_matched": len(alignment.matched), "triples_left_out": alignment.n_left_out,
-            "test_seen_in_training": round(seen_share(aligned, lm.training), 4),
+            "test_seen_in_training": round(seen_share(aligned, "test", lm.training), 4),
             "transfer": {k: metrics[k] for k in ("mrr", "hits@1", "hits@10", "nbfnet_mrr")},
             "graph_own_checkpoint": own, "paper_mrr": paper, "eval_seconds": round(time.perf_counter() - began, 1)}
 

@@ -111,3 +111,23 @@ def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str,
     keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
     labels, meaning = labels or {}, meaning or {}
     return sum(_match(name, labels.get(name), keys, meaning.get(name)) is not None for name in relations)
+
+
+def seen_share(graph: KGData, split: str, training: KGData) -> float:
+    """Share of ``graph``'s ``split`` triples that are facts or training triples of ``training``, by entity and
+    relation name (``graph`` aligned to ``training``'s relations): answers a checkpoint trained on ``training``
+    was trained on, so its score on them is optimistic. 0.0 for an empty split."""
+    asked = getattr(graph, split)
+    if not len(asked):
+        return 0.0
+    index = {name: i for i, name in enumerate(training.entities)}
+    ids = torch.tensor([index.get(name, -1) for name in graph.entities], dtype=torch.long)
+    heads, tails = ids[asked[:, 0]], ids[asked[:, 2]]
+    both = (heads >= 0) & (tails >= 0)
+
+    def key(h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return (h * training.n_rel + r) * training.n_ent + t
+
+    trained = torch.cat([training.facts, training.train])
+    seen = both & torch.isin(key(heads, asked[:, 1], tails), key(trained[:, 0], trained[:, 1], trained[:, 2]))
+    return float(seen.double().mean())

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from backend.cli import main as cli
-from backend.kg.align import align_relations, shared_relations
+from backend.kg.align import align_relations, seen_share, shared_relations
 from backend.kg.loader import KGData, load_inductive
 from backend.kg.user_graphs import import_graph
 from tests.support import renamed_family_rows, triples_tsv
@@ -41,6 +41,15 @@ def test_relations_are_renumbered_by_name_or_label_and_the_rest_counted():
     assert "friend (2)" in report.summary() and "4 of 5 relations" in report.summary()
     assert shared_relations(graph.relations, vocabulary) == 3
     assert shared_relations(graph.relations, vocabulary, {"mum": "Mother"}) == 4  # as aligned
+
+
+def test_seen_share_counts_the_triples_a_checkpoint_was_trained_on_by_name():
+    training = kg_of("family", ["father", "mother"], [(0, 0, 1), (1, 1, 2)])  # entities e0..e3
+    graph = dataclasses.replace(kg_of("mine", ["father", "mother"], [(0, 0, 1)], entities=3),
+                                entities=["e1", "e0", "someone"])
+    graph.test = torch.tensor([[1, 0, 0], [0, 1, 1], [0, 1, 2], [2, 0, 0]])  # e0 father e1 (seen), e1 mother e0,
+    assert seen_share(graph, "test", training) == 0.25                     # e1 mother someone, someone father e1
+    assert seen_share(graph, "valid", training) == 0.0  # empty split
 
 
 def test_a_graph_without_a_known_relation_is_refused_naming_both():
@@ -107,6 +116,7 @@ def test_family_checkpoint_answers_a_renamed_family_and_fails_on_scrambled_relat
         data_root, {r: relations[(i + 1) % len(relations)] for i, r in enumerate(relations)}))
     renamed, scrambled = _evaluate(capsys, "renamed", data_root), _evaluate(capsys, "scrambled", data_root)
     assert renamed["relations_matched"] == 12 and renamed["triples_left_out"] == 40
+    assert renamed["seen_in_training"] == 0.0  # seen is by name: renamed people are new people
     assert renamed["mrr"] >= 0.98 and renamed["hits@10"] >= 0.99, renamed
     assert scrambled["triples_left_out"] == 0 and scrambled["mrr"] < 0.3, scrambled
 
@@ -158,19 +168,22 @@ def test_checkpoints_are_compared_on_the_graphs_valid_triples(graphs, capsys, da
             rows += [tuple(line.split()) for line in fh if line.strip()]
     _import(graphs, "fb-like", rows)
     candidates = [default_model_dir("redgnn", d, "inductive") for d in ("fb237_v1", "fb237_v2")]
-    candidates.append(default_model_dir("redgnn", "family"))
+    candidates += [default_model_dir("redgnn", "family"), default_model_dir("redgnn", "fb15k-237")]
     monkeypatch.setattr(choose, "candidate_folders", lambda: candidates)
 
     frame, skipped = choose.compare_checkpoints("fb-like", device="cpu", data_dir=str(data_root))
     assert list(frame["checkpoint"]) == sorted(frame["checkpoint"], key=lambda c: -float(
         frame.loc[frame["checkpoint"] == c, "mrr_all"].iloc[0]))
-    assert set(frame["checkpoint"]) == {"fb237_v1 (inductive)", "fb237_v2 (inductive)"}
+    assert set(frame["checkpoint"]) == {"fb237_v1 (inductive)", "fb237_v2 (inductive)", "fb15k-237"}
+    seen = dict(zip(frame["checkpoint"], frame["seen_in_training"]))
+    assert seen["fb15k-237"] == 1.0 and seen["fb237_v1 (inductive)"] < 0.05 and seen["fb237_v2 (inductive)"] < 0.05
     assert skipped == [f"family: knows none of its {len({r for _, r, _ in rows})} relations"]
     for row in frame.itertuples():
         own = evaluate(row.path, split="valid", device="cpu", data_dir=str(data_root), graph="fb-like")
         assert row.mrr == pytest.approx(own["mrr"], abs=1e-12)
         assert row.mrr_all == pytest.approx(own["mrr"] * row.coverage, abs=1e-12) and 0.9 < row.coverage <= 1
         assert 0.3 < row.mrr < 0.7, row  # fb237_v1 scores 0.461 on its own test graph (card)
+        assert row.seen_in_training == pytest.approx(own["seen_in_training"], abs=1e-12)
 
     assert cli(["--data-dir", str(data_root), "evaluate", "redgnn", "--graph", "fb-like", "--device", "cpu"]) == 0
     printed = capsys.readouterr()

@@ -39,15 +39,20 @@ def computed_breakdown(model_dir: str, data_root: str, graph: str = "") -> pd.Da
     return by_relation.metrics_by_relation(load_model(model_dir, data_dir=data_root, graph=graph or None), "test")
 
 
-def applied_text(frame: pd.DataFrame, card) -> str:
-    """The whole test of a graph the checkpoint was applied to, beside the card's own test."""
+def applied_text(frame: pd.DataFrame, card, seen: float = 0.0) -> str:
+    """The whole test of a graph the checkpoint was applied to, beside the card's own test; ``seen``: the share
+    of those test triples the checkpoint was trained on."""
     weights = frame["answers"] / frame["answers"].sum()
     mrr, hits10 = float((frame["mrr"] * weights).sum()), float((frame["hits@10"] * weights).sum())
     own = card.metrics.get("test", {})
     text = f"**Untrained on this graph, the checkpoint scores test MRR {mrr:.3f}** (Hits@10 {hits10:.3f})"
     if "mrr" in own:
         text += f"; on its own dataset {card.dataset} its card says MRR {own['mrr']:.3f}"
-    return text + "."
+    text += "."
+    if seen > 0:
+        text += (f" **{seen:.1%} of these test triples are training triples of the checkpoint** ({card.dataset} "
+                 "holds them), so this figure is optimistic.")
+    return text
 
 
 def _small(x: float) -> str:
@@ -99,7 +104,9 @@ def relation_quality_section(lm, model_dir: str, data_root: str, n_test_queries:
             return
         frame = computed_breakdown(model_dir, data_root, graph)
     if graph:
-        st.markdown(applied_text(frame, lm.card))
+        from backend.kg.align import seen_share
+
+        st.markdown(applied_text(frame, lm.card, seen_share(lm.kg, "test", lm.training)))
     st.markdown(summary_text(frame, lm.model.n_layer))
     st.plotly_chart(group_quality_figure(frame, rare_below=by_relation.RARE_QUERIES), key=f"kg-relations-chart-{tag}")
     st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, column_order=SHOWN,

@@ -757,6 +757,10 @@ COMPARE_COLUMNS = {
                                              help="Over all valid triples; those it cannot answer count 0"),
     "mrr": st.column_config.NumberColumn("MRR, answered", format="%.3f"),
     "hits@10": st.column_config.NumberColumn("Hits@10, answered", format="%.3f"),
+    "seen_in_training": st.column_config.NumberColumn(
+        "seen in training", format="percent",
+        help="Share of the valid triples this checkpoint was trained on (its dataset holds them): its figure is "
+             "optimistic by that much"),
     "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
 }
 

@@ -27,8 +27,11 @@ def evaluate(model_dir: str | Path, split: str = "test", device=None, data_dir=N
     task = eval_tasks(*lm.data, lm.device)[split]
     metrics = split_metrics(evaluate_task(lm.model, task, RedGNNConfig(**lm.card.train["config"]).n_tbatch))
     if lm.applied is not None:
+        from backend.kg.align import seen_share
+
         metrics["relations_matched"] = len(lm.applied.matched)
         metrics["triples_left_out"] = lm.applied.n_left_out
+        metrics["seen_in_training"] = seen_share(lm.kg, split, lm.training)  # share of the split's triples
     return metrics
 
 

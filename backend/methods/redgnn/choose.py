@@ -4,7 +4,8 @@ run on the graph untrained and ranked on its **valid** triples (never its test; 
 A checkpoint answers only the triples whose relation it knows, so the table gives both the MRR over the valid
 triples it can answer and ``mrr_all``, the MRR over all of the graph's valid triples with the others counted as
 reciprocal rank 0; the table is sorted by ``mrr_all``. A run trained on the graph itself competes too (its epoch
-was chosen on the same valid triples, so its figure is a little optimistic).
+was chosen on the same valid triples, so its figure is a little optimistic); ``seen_in_training`` is the share of
+the valid triples a checkpoint was trained on (its dataset holds them by name), whose figure is optimistic too.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from backend.core.data import DataMissingError
 from backend.core.store import list_cards, runs_root
+from backend.kg.align import seen_share
 from backend.kg.user_graphs import load_user_graph
 
 from .config import RedGNNConfig
@@ -22,7 +24,7 @@ from .explain import load_model
 from .train import eval_tasks, evaluate_task, split_metrics
 
 COLUMNS = ["checkpoint", "dataset", "setting", "relations_known", "coverage", "mrr_all", "mrr", "hits@1", "hits@10",
-           "answers", "seconds", "path"]
+           "answers", "seen_in_training", "seconds", "path"]
 
 
 def candidate_folders() -> list[Path]:
@@ -64,7 +66,8 @@ def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: st
                          "coverage": answered / total if total else 0.0,
                          "mrr_all": metrics["mrr"] * answered / total if total else 0.0,
                          "mrr": metrics["mrr"], "hits@1": metrics["hits@1"], "hits@10": metrics["hits@10"],
-                         "answers": answered, "seconds": time.perf_counter() - began, "path": str(folder)})
+                         "answers": answered, "seen_in_training": seen_share(lm.kg, split, lm.training),
+                         "seconds": time.perf_counter() - began, "path": str(folder)})
         if progress is not None:
             progress(i + 1, len(folders), name)
     frame = pd.DataFrame(rows, columns=COLUMNS).sort_values(["mrr_all", "mrr"], ascending=False, kind="stable")

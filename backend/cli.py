@@ -130,11 +130,13 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_import_graph(args) -> int:
+    from backend.kg.loader import load_redgnn_layout
     from backend.kg.user_graphs import import_graph
 
+    extend = load_redgnn_layout(args.extend, args.data_dir) if args.extend else None
     report = import_graph(Path(args.file), args.name, valid_fraction=args.valid_fraction,
                           test_fraction=args.test_fraction, seed=args.seed, replace=args.replace,
-                          labels=Path(args.labels) if args.labels else None)
+                          labels=Path(args.labels) if args.labels else None, extend=extend)
     for line in report.problems:
         print(f"skipped {line}", file=sys.stderr)
     for line in (report.labels or {}).get("problems", []):
@@ -294,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace an imported graph of the same name")
     p.add_argument("--labels", default=None, metavar="FILE",
                    help="CSV or TSV of name, label: readable labels for entities and relations (optional)")
+    p.add_argument("--extend", default=None, metavar="DATASET",
+                   help="add the table to a dataset in the RED-GNN layout (family, umls, WN18RR, fb15k-237): its "
+                        "triples join the graph and always train, its labels come along, and the valid and test "
+                        "triples are drawn from the table's own")
     p.set_defaults(func=cmd_import_graph)
     p = sub.add_parser("map-relations", help="say which checkpoint relation a relation of an imported graph means, "
                                              "so a checkpoint can reason over the graph (--graph) untrained")

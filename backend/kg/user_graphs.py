@@ -107,6 +107,8 @@ class GraphReport:
     folder: str = ""
     problem_rows: list[dict] = field(default_factory=list)
     labels: dict = field(default_factory=dict)  # labels file: source, entities / relations labelled, unused, problems
+    extends: str = ""               # the dataset the table was added to ("" for none)
+    extended_triples: int = 0       # that dataset's triples in the graph (always training)
 
     def lines(self) -> list[str]:
         """The report as sentences a person reads."""
@@ -115,6 +117,9 @@ class GraphReport:
                f"triples dropped: {self.entities:,} entities, {self.relations:,} relations.",
                f"Split (seed {self.seed}): {s['facts'] + s['train']:,} training triples ({s['facts']:,} facts, "
                f"{s['train']:,} queries), {s['valid']:,} valid, {s['test']:,} test."]
+        if self.extends:
+            out.append(f"{self.extended_triples:,} triples come from {self.extends} and always train; the valid and "
+                       "test triples are drawn from your table's own triples.")
         if self.moved_to_training:
             out.append(f"{self.moved_to_training:,} triples drawn for valid or test named an entity or relation "
                        "found in no training triple and were trained on instead.")
@@ -128,8 +133,9 @@ class GraphReport:
 
 
 def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction: float, test_fraction: float,
-                  seed: int) -> tuple[dict[str, torch.Tensor], int]:
-    """({facts, train, valid, test}, held-out draws moved to training) for distinct ``[n, 3]`` triples.
+                  seed: int, keep: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], int]:
+    """({facts, train, valid, test}, held-out draws moved to training) for distinct ``[n, 3]`` triples;
+    ``keep`` [n] bool marks triples that always train (an extended dataset's), the fractions apply to the rest.
 
     A seeded permutation draws the test triples first, then the valid ones; a drawn triple whose head, tail
     or relation occurs in no training triple moves to training (vectorised, one pass against the first
@@ -139,12 +145,14 @@ def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction:
     if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
         raise ValueError(f"valid and test fractions must be in [0, 1) with a sum below 1, "
                          f"not {valid_fraction} and {test_fraction}")
-    n = len(triples)
     g = torch.Generator().manual_seed(int(seed))
-    order = torch.randperm(n, generator=g)
+    drawable = torch.arange(len(triples)) if keep is None else torch.nonzero(~keep).squeeze(1)
+    n = len(drawable)
+    order = drawable[torch.randperm(n, generator=g)]
     n_test, n_valid = round(n * test_fraction), round(n * valid_fraction)
     held = order[:n_test + n_valid]
-    training = order[n_test + n_valid:]
+    training = order[n_test + n_valid:] if keep is None else torch.cat([order[n_test + n_valid:],
+                                                                       torch.nonzero(keep).squeeze(1)])
     seen_ent = torch.zeros(n_ent, dtype=torch.bool)
     seen_rel = torch.zeros(n_rel, dtype=torch.bool)
     seen_ent[triples[training][:, [0, 2]].flatten()] = True
@@ -162,10 +170,14 @@ def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction:
 
 def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0,
                  replace: bool = False, reserved: tuple[str, ...] | None = None, source_name: str = "",
-                 labels: Path | bytes | str | None = None, labels_name: str = "") -> GraphReport:
+                 labels: Path | bytes | str | None = None, labels_name: str = "",
+                 extend: KGData | None = None) -> GraphReport:
     """Read ``source`` (a path, an upload's bytes, or text: a CSV/TSV of head, relation, tail), split it and
     write the graph. ``labels`` (optional, same forms): a table of name, label giving entities and relations
     readable labels (Wikidata or Freebase ids, say); the pickers, answers and evidence then show them.
+    ``extend``: a dataset the table adds to. Its triples join the graph and always train, its labels come along,
+    and a table cell naming one of its entities or relations by a label it alone has means that one; the
+    valid and test fractions apply to the table's own triples, so the held-out triples are the user's.
 
     Raises ValueError when the table cannot be read as a whole, has fewer than :data:`MIN_TRIPLES` distinct
     usable triples, leaves no valid or no test triple, or names a graph that exists (unless ``replace``).
@@ -181,17 +193,34 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
                         for row, *cells in table.rows[["row"] + [c.name for c in GRAPH_COLUMNS]].itertuples(index=False)
                         for column, value in zip((c.name for c in GRAPH_COLUMNS), cells) if "\t" in value])
     rows = table.rows
-    entities = list(dict.fromkeys(rows["head"].tolist() + rows["tail"].tolist()))
-    relations = list(dict.fromkeys(rows["relation"].tolist()))
+    heads, rels, tails = rows["head"].tolist(), rows["relation"].tolist(), rows["tail"].tolist()
+    base_names, base_rels, base_triples, base_labels = [], [], torch.empty(0, 3, dtype=torch.long), {}
+    if extend is not None:
+        base_names, base_rels = list(extend.entities), list(extend.relations)
+        base_triples = torch.cat([extend.facts, extend.train, extend.valid, extend.test])
+        base_labels = _dataset_labels(extend)
+        by_label = _unique_labels(extend.entities, extend.entity_labels)
+        by_rel_label = _unique_labels(extend.relations, extend.relation_labels)
+        names, rel_names = set(base_names), set(base_rels)
+        heads = [h if h in names else by_label.get(h.lower(), h) for h in heads]
+        tails = [t if t in names else by_label.get(t.lower(), t) for t in tails]
+        rels = [r if r in rel_names else by_rel_label.get(r.lower(), r) for r in rels]
+    entities = list(dict.fromkeys(base_names + heads + tails))
+    relations = list(dict.fromkeys(base_rels + rels))
     ent_id = {e: i for i, e in enumerate(entities)}
     rel_id = {r: i for i, r in enumerate(relations)}
-    triples = torch.tensor([rows["head"].map(ent_id).tolist(), rows["relation"].map(rel_id).tolist(),
-                            rows["tail"].map(ent_id).tolist()], dtype=torch.long).T.reshape(-1, 3)
-    distinct = torch.unique(triples, dim=0)
+    own = torch.tensor([[ent_id[h] for h in heads], [rel_id[r] for r in rels], [ent_id[t] for t in tails]],
+                       dtype=torch.long).T.reshape(-1, 3)
+    triples = torch.cat([base_triples, own])  # the dataset's ids are its names' positions, kept first
+    distinct, inverse = torch.unique(triples, dim=0, return_inverse=True)
+    keep = None
+    if extend is not None:
+        keep = torch.zeros(len(distinct), dtype=torch.bool)
+        keep[inverse[:len(base_triples)]] = True
     if len(distinct) < MIN_TRIPLES:
         raise ValueError(f"the table has {len(distinct)} distinct usable triples; a graph needs at least {MIN_TRIPLES}"
                          + (f" ({len(table.problems)} rows skipped: {table.problems[0]})" if table.problems else ""))
-    splits, moved = split_triples(distinct, len(entities), len(relations), valid_fraction, test_fraction, seed)
+    splits, moved = split_triples(distinct, len(entities), len(relations), valid_fraction, test_fraction, seed, keep)
     for split in ("valid", "test"):
         if not len(splits[split]):
             raise ValueError(f"no {split} triple is left (each held-out triple's entities and relation must also "
@@ -200,15 +229,35 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
         name=name, source=source_name or (source.name if isinstance(source, Path) else "upload"),
         rows_read=len(rows) + len({p.row for p in table.problems}), problems=table.summary(),
         duplicates=len(triples) - len(distinct), entities=len(entities), relations=len(relations),
+        extends=extend.name if extend is not None else "", extended_triples=len(base_triples),
         splits={k: len(v) for k, v in splits.items()}, moved_to_training=moved, valid_fraction=valid_fraction,
         test_fraction=test_fraction, seed=int(seed), created=utc_now(), folder=str(folder),
         problem_rows=[asdict(p) for p in table.problems])
-    label_of = {}
+    label_of = dict(base_labels)
     if labels is not None:
-        label_of, report.labels = read_labels(labels, entities, relations)
+        own_labels, report.labels = read_labels(labels, entities, relations)
         report.labels["source"] = labels_name or (labels.name if isinstance(labels, Path) else "upload")
+        label_of.update(own_labels)
     _write_graph(folder, entities, relations, splits, report, replace, label_of)
     return report
+
+
+def _dataset_labels(kg: KGData) -> dict[str, str]:
+    """name -> readable label of a dataset's entities and relations, where they differ."""
+    out = {}
+    for names, labels in ((kg.entities, kg.entity_labels), (kg.relations, kg.relation_labels)):
+        for name, label in zip(names, labels or []):
+            if label and label != name and "\t" not in label:
+                out[name] = label
+    return out
+
+
+def _unique_labels(names: list[str], labels: list[str] | None) -> dict[str, str]:
+    """lower-cased label -> name, for labels exactly one name has."""
+    count: dict[str, int] = {}
+    for label in labels or []:
+        count[label.lower()] = count.get(label.lower(), 0) + 1
+    return {label.lower(): name for name, label in zip(names, labels or []) if label and count[label.lower()] == 1}
 
 
 def read_labels(source, entities: list[str], relations: list[str]) -> tuple[dict[str, str], dict]:
@@ -323,9 +372,10 @@ def graphs_frame() -> "pd.DataFrame":
         rows.append({"graph": name, "entities": report.get("entities"), "relations": report.get("relations"),
                      "training triples": (splits.get("facts", 0) + splits.get("train", 0)) or None,
                      "valid": splits.get("valid"), "test": splits.get("test"), "from file": report.get("source"),
+                     "adds to": report.get("extends") or "", "relations mapped": len(relation_map(name)),
                      "added": (report.get("created") or "").replace("T", " ").rstrip("Z")})
     return pd.DataFrame(rows, columns=["graph", "entities", "relations", "training triples", "valid", "test",
-                                       "from file", "added"])
+                                       "from file", "adds to", "relations mapped", "added"])
 
 
 def graph_report(name: str) -> dict | None:

@@ -151,3 +151,26 @@ def test_labels_name_entities_and_relations_in_what_the_model_shows(own_runs):
     assert kg.entity_label(q1) == "Ada Lovelace" and kg.entity_text(q1) == "Ada Lovelace · Q1"
     assert kg.relation_label(p40) == "child" and kg.relation_label(p40 + kg.n_rel) == "inverse of child"
     assert kg.entity_label(kg.entities.index("Q2")) == "Q2"  # unlabelled: its name
+
+
+def test_a_table_extends_a_dataset_whose_triples_always_train(tmp_path):
+    """The dataset's triples join the graph and never go to valid or test; its labels come along; a cell may
+    name a dataset entity or relation by a label only it has; the held-out triples are the table's own."""
+    from backend.kg.loader import KGData
+
+    base = torch.tensor([[i, i % 2, i + 1] for i in range(40)])
+    dataset = KGData(name="toy", entities=[f"Q{i}" for i in range(41)], relations=["P1", "P2"],
+                     facts=base[:30], train=base[30:35], valid=base[35:38], test=base[38:],
+                     entity_labels=[f"item {i}" for i in range(41)], relation_labels=["likes", "knows"])
+    rows = [(f"new {i}", rel, f"item {(i + k) % 41}") for i in range(30) for k, rel in enumerate(("likes", "knows"))]
+    rows += [("Q1", "P2", "Q3"), ("Q0", "P1", "Q1")]
+    report = import_graph(tsv(rows).encode(), "toy-plus", valid_fraction=0.2, test_fraction=0.2, extend=dataset)
+    assert report.extends == "toy" and report.extended_triples == 40 and report.duplicates == 1  # (Q0, P1, Q1)
+    assert any("40 triples come from toy and always train" in line for line in report.lines())
+    kg = load_user_graph("toy-plus")
+    assert kg.entities[:41] == dataset.entities and kg.relations == ["P1", "P2"]  # labels resolved to names
+    held = {(kg.entities[h], kg.relations[r], kg.entities[t]) for h, r, t in torch.cat([kg.valid, kg.test]).tolist()}
+    ours = {(f"new {i}", rel, f"Q{(i + k) % 41}") for i in range(30) for k, rel in enumerate(("P1", "P2"))}
+    assert held and held <= ours | {("Q1", "P2", "Q3")}  # every held-out triple is the table's own
+    assert len(kg.valid) + len(kg.test) <= round(0.4 * 61)
+    assert kg.entity_label(0) == "item 0" and kg.relation_label(1) == "knows" and kg.entity_label(41) == "new 0"

@@ -27,7 +27,7 @@ from backend.core.references import reference_rows  # noqa: E402
 from backend.core.viz import ranking_bar_figure  # noqa: E402
 from backend.kg.graph import distinct_queries  # noqa: E402
 from backend.methods.redgnn.config import (  # noqa: E402
-    DATASETS, INDUCTIVE_DATASETS, INDUCTIVE_QUERIES, inductive_queries_of)
+    DATASETS, INDUCTIVE_DATASETS, INDUCTIVE_QUERIES, TRANSDUCTIVE_DATASETS, inductive_queries_of)
 from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
@@ -507,13 +507,25 @@ def import_section(expanded: bool) -> None:
         test = c3.number_input("Test share", min_value=0.01, max_value=0.4, value=0.1, step=0.05,
                                key="kg-import-test", help="Share of the triples held out for the test metrics")
         seed = c4.number_input("Split seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="kg-import-seed")
-        replace = st.checkbox("Replace a graph of the same name", key="kg-import-replace")
+        d1, d2 = st.columns([2, 3])
+        present = [d for d in TRANSDUCTIVE_DATASETS
+                   if d in CATALOG and dataset_status(CATALOG[d], resolve_data_root(None)) == "present"]
+        extend = d1.selectbox("Add to a dataset (optional)", options=["", *present], key="kg-import-extend",
+                              format_func=lambda d: d or "no: the table is the whole graph",
+                              help="Your triples join the dataset's graph, whose triples always train; its labels "
+                                   "come along, and your cells may name its entities by their labels. The valid "
+                                   "and test triples are drawn from your own triples: reason over the graph with "
+                                   "that dataset's checkpoint to see how well it predicts them.")
+        replace = d2.checkbox("Replace a graph of the same name", key="kg-import-replace")
         if st.button("Add graph", type="primary", disabled=upload is None, key="kg-import-add"):
             try:
+                from backend.kg.loader import load_redgnn_layout
+
                 report = import_graph(upload.getvalue(), name, valid_fraction=float(valid),
                                       test_fraction=float(test), seed=int(seed), replace=replace,
                                       source_name=upload.name, labels=labels.getvalue() if labels else None,
-                                      labels_name=labels.name if labels else "")
+                                      labels_name=labels.name if labels else "",
+                                      extend=load_redgnn_layout(extend, resolve_data_root(None)) if extend else None)
             except (ValueError, OSError) as exc:
                 st.error(f"Could not add the graph: {exc}")
             else:

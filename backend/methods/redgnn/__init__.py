@@ -31,6 +31,7 @@ def evaluate(model_dir: str | Path, split: str = "test", device=None, data_dir=N
 
         metrics["relations_matched"] = len(lm.applied.matched)
         metrics["triples_left_out"] = lm.applied.n_left_out
+        metrics["answers"] = len(getattr(lm.kg, split))  # the split's triples it could answer
         metrics["seen_in_training"] = seen_share(lm.kg, split, lm.training)  # share of the split's triples
     return metrics
 

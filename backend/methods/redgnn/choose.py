@@ -15,13 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from backend.core.data import DataMissingError
-from backend.core.store import list_cards, runs_root
-from backend.kg.align import seen_share
+from backend.core.store import list_cards, load_card, runs_root
 from backend.kg.user_graphs import load_user_graph
-
-from .config import RedGNNConfig
-from .explain import load_model
-from .train import eval_tasks, evaluate_task, split_metrics
 
 COLUMNS = ["checkpoint", "dataset", "setting", "relations_known", "coverage", "mrr_all", "mrr", "hits@1", "hits@10",
            "answers", "seen_in_training", "seconds", "path"]
@@ -39,6 +34,8 @@ def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: st
                         data_dir=None, progress=None) -> tuple[pd.DataFrame, list[str]]:
     """(one row per checkpoint that knows a relation of ``graph``, best ``mrr_all`` first; one line per
     checkpoint left out and why). ``progress(done, total, name)`` is called after each checkpoint."""
+    from . import evaluate  # the package's verb: one path from checkpoint and graph to metrics
+
     if split == "test":
         raise ValueError("checkpoints are compared on the graph's valid triples; its test triples stay for the end")
     own = load_user_graph(graph)
@@ -49,25 +46,21 @@ def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: st
         name = _name(folder)
         try:
             began = time.perf_counter()
-            lm = load_model(folder, device, data_dir, graph=graph)
+            metrics = evaluate(folder, split, device, data_dir, graph=graph)
         except DataMissingError as exc:
             skipped.append(f"{name}: its dataset is not under the data root ({exc})")
         except ValueError as exc:
             skipped.append(f"{name}: " + (f"knows none of its {own.n_rel} relations" if str(exc).startswith("none of")
                                           else str(exc)))
         else:
-            task = eval_tasks(*lm.data, lm.device)[split]
-            metrics = split_metrics(evaluate_task(lm.model, task, RedGNNConfig(**lm.card.train["config"]).n_tbatch,
-                                                  ("average",)))
-            answered = len(getattr(lm.kg, split))
-            known = len(lm.applied.matched)
-            rows.append({"checkpoint": name, "dataset": lm.card.dataset, "setting": lm.card.setting,
-                         "relations_known": f"{known} of {known + len(lm.applied.left_out)}",
-                         "coverage": answered / total if total else 0.0,
-                         "mrr_all": metrics["mrr"] * answered / total if total else 0.0,
-                         "mrr": metrics["mrr"], "hits@1": metrics["hits@1"], "hits@10": metrics["hits@10"],
-                         "answers": answered, "seen_in_training": seen_share(lm.kg, split, lm.training),
-                         "seconds": time.perf_counter() - began, "path": str(folder)})
+            card = load_card(folder)
+            coverage = metrics["answers"] / total if total else 0.0
+            rows.append({"checkpoint": name, "dataset": card.dataset, "setting": card.setting,
+                         "relations_known": f"{metrics['relations_matched']} of {own.n_rel}", "coverage": coverage,
+                         "mrr_all": metrics["mrr"] * coverage, "mrr": metrics["mrr"], "hits@1": metrics["hits@1"],
+                         "hits@10": metrics["hits@10"], "answers": metrics["answers"],
+                         "seen_in_training": metrics["seen_in_training"], "seconds": time.perf_counter() - began,
+                         "path": str(folder)})
         if progress is not None:
             progress(i + 1, len(folders), name)
     frame = pd.DataFrame(rows, columns=COLUMNS).sort_values(["mrr_all", "mrr"], ascending=False, kind="stable")

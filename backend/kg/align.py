@@ -41,9 +41,20 @@ class RelationAlignment:
         return text + f", {self.n_left_out:,} left out because {self.vocabulary} has no such relation: {named}."
 
 
+INVERSE_PREFIX = "inverse of "
+
+
+def _inverted(meant: str | None) -> tuple[str | None, bool]:
+    """('r', True) for 'inverse of r' (the graph's triple runs the other way), else (meant, False)."""
+    if meant and meant.strip().lower().startswith(INVERSE_PREFIX):
+        return meant.strip()[len(INVERSE_PREFIX):], True
+    return meant, False
+
+
 def _match(name: str, label: str | None, keys: dict[str, int], meant: str | None = None) -> int | None:
-    """The model relation a graph relation means: what the user said it means (``meant``), else its name, else
-    its own label, looked up in ``keys``."""
+    """The model relation a graph relation means: what the user said it means (``meant``; 'inverse of r' means
+    r), else its name, else its own label, looked up in ``keys``."""
+    meant = _inverted(meant)[0]
     target = keys.get(meant.strip().lower()) if meant else None
     if target is None:
         target = keys.get(name.strip().lower())
@@ -67,18 +78,21 @@ def align_relations(kg: KGData, vocabulary: KGData,
                     meaning: dict[str, str] | None = None) -> tuple[KGData, RelationAlignment]:
     """``kg`` with ``vocabulary``'s relations (ids, names, labels), keeping its entities; triples whose
     relation ``vocabulary`` does not know are left out. ``meaning``: graph relation -> the vocabulary relation
-    the user said it means (first; one the vocabulary lacks falls back to matching by name). A ValueError when
-    no relation matches, naming both."""
+    the user said it means (first; one the vocabulary lacks falls back to matching by name); 'inverse of r'
+    means r with head and tail swapped. A ValueError when no relation matches, naming both."""
     meaning = meaning or {}
     keys = _relation_keys(vocabulary.relations, vocabulary.relation_labels)
     own_labels = kg.relation_labels or [None] * kg.n_rel
     new_id = torch.full((kg.n_rel,), -1, dtype=torch.long)
+    swap = torch.zeros(kg.n_rel, dtype=torch.bool)
     report = RelationAlignment(graph=kg.name, vocabulary=vocabulary.name)
     for i, name in enumerate(kg.relations):
         target = _match(name, own_labels[i], keys, meaning.get(name))
         if target is not None:
             new_id[i] = target
-            report.matched[name] = vocabulary.relations[target]
+            meant, inverse = _inverted(meaning.get(name))
+            swap[i] = inverse and keys.get((meant or "").strip().lower()) == target
+            report.matched[name] = (INVERSE_PREFIX if swap[i] else "") + vocabulary.relations[target]
     if not report.matched:
         theirs = ", ".join(vocabulary.relation_labels or vocabulary.relations)
         raise ValueError(f"none of the {kg.n_rel} relations of {kg.name} ({', '.join(kg.relations[:8])}"
@@ -94,6 +108,8 @@ def align_relations(kg: KGData, vocabulary: KGData,
             name = kg.relations[int(rel)]
             report.left_out[name] = report.left_out.get(name, 0) + int(count)
         kept = triples[~unknown].clone()
+        flip = swap[kept[:, 1]]
+        kept[flip] = kept[flip][:, [2, 1, 0]]  # 'inverse of r': (t, r, h)
         kept[:, 1] = mapped[~unknown]
         splits[split] = kept
         report.kept += len(kept)

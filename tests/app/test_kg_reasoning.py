@@ -38,6 +38,7 @@ def folders(tmp_path, monkeypatch):
     runs.mkdir()
     monkeypatch.setattr(store, "MODELS_DIR", models)
     monkeypatch.setenv("PARSIMONY_RUNS", str(runs))
+    monkeypatch.delenv("PARSIMONY_GRAPHS", raising=False)  # imported graphs under runs/ too
     monkeypatch.setenv("PARSIMONY_JOBS", str(tmp_path / "jobs"))
     monkeypatch.setenv("PARSIMONY_DEVICE", "cpu")
     return models, runs

@@ -33,8 +33,9 @@ def kg_server(tmp_path_factory, data_root):
     else:
         tiny_family_checkpoint(tmp / "runs" / "redgnn" / "family-e2e", data_root)
         label = "family — family-e2e (your run)"
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
+    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS", "PARSIMONY_GRAPHS")}
     os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
+    os.environ.pop("PARSIMONY_GRAPHS", None)  # imported graphs under runs/ too
     os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
     try:
         with streamlit_server("kg_reasoning") as srv:

@@ -726,10 +726,11 @@ def relation_map_section(lm, graph: str) -> None:
     rows += [(name, None) for name in sorted(said) if name not in dict(rows)]
     if not rows:
         return
-    options = ["", *lm.training.relations]
+    options = ["", *lm.training.relations, *(f"inverse of {r}" for r in lm.training.relations)]
     with st.expander(f"Map your relations to {lm.training.name}'s ({_count(len(lm.applied.left_out), 'relation')} "
                      "left out)"):
-        st.caption(f"Say which relation of {lm.training.name} a relation of your graph means, and its triples join "
+        st.caption(f"Say which relation of {lm.training.name} a relation of your graph means ('inverse of r' when "
+                   f"your triples run the other way: yours (a, has son, b) is its (b, son, a)), and its triples join "
                    f"the graph this checkpoint reasons over. Saved with the graph, for every checkpoint; "
                    f"`python -m backend map-relations {graph} 'FROM=TO'` does the same"
                    + (f" (the form lists the {MAP_FORM_ROWS} with the most triples)."

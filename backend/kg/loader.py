@@ -58,6 +58,17 @@ class KGData:
         name = self.relation_labels[base] if self.relation_labels else self.relations[base]
         return name if idx < self.n_rel else f"inverse of {name}"
 
+    def relation_choices(self, entity: int) -> list[tuple[int, int, str]]:
+        """The relations (doubled space) a query from ``entity`` can ask, as (id, known answers, text) for a
+        picker: those with known answers (facts or any split) first, most first, each 'label (n known)'; then
+        the rest."""
+        triples = torch.cat([self.facts, self.train, self.valid, self.test]).cpu()
+        asked = torch.cat([triples[triples[:, 0] == entity, 1], triples[triples[:, 2] == entity, 1] + self.n_rel])
+        known = torch.bincount(asked, minlength=2 * self.n_rel)
+        order = sorted(range(2 * self.n_rel), key=lambda r: -int(known[r]))  # stable: ties keep id order
+        return [(r, int(known[r]), f"{self.relation_label(r)} ({int(known[r]):,} known)" if known[r]
+                 else self.relation_label(r)) for r in order]
+
     def to(self, device) -> "KGData":
         for split in ("facts", "train", "valid", "test"):
             setattr(self, split, getattr(self, split).to(device))

@@ -101,6 +101,30 @@ def test_query_shows_ranked_answers_and_evidence(shipped):
     assert float(rank.value) == second["filtered_rank"]
 
 
+def test_relation_picker_follows_the_head(shipped):
+    """The head's own relations come first with their counts; a relation the next head also has stays picked,
+    one it lacks gives way to the next head's most frequent relation."""
+    from backend.methods.redgnn.explain import load_model
+
+    kg = load_model(shipped).kg
+    at = open_page()
+    head_box = next(s for s in at.selectbox if s.key.startswith("kg-head-"))
+    relation_box = lambda: next(s for s in at.selectbox if s.key.startswith("kg-rel-"))  # noqa: E731
+    picked = relation_box().value
+    h0 = head_box.value
+    assert dict((r, n) for r, n, _ in kg.relation_choices(h0))[picked] > 0
+    other = next(e for e in range(kg.n_ent) if e != h0 and dict((r, n) for r, n, _ in kg.relation_choices(e))[picked])
+    head_box.set_value(other).run()
+    assert not at.exception and relation_box().value == picked
+    choices = kg.relation_choices(other)
+    assert relation_box().options[0] == choices[0][2] and choices[0][2].endswith(" known)")
+    lacking = next(e for e in range(kg.n_ent) if dict((r, n) for r, n, _ in kg.relation_choices(e))[picked] == 0
+                   and kg.relation_choices(e)[0][1])
+    next(s for s in at.selectbox if s.key.startswith("kg-head-")).set_value(lacking).run()
+    assert not at.exception and relation_box().value == kg.relation_choices(lacking)[0][0]
+    assert f"{kg.relation_label(relation_box().value)}, ?)" in text_of(at)
+
+
 def test_explain_triple_unknown_entity_is_an_error(shipped):
     at = open_page()
     head = next(t for t in at.text_input if t.key.startswith("kg-triple-head-"))

@@ -94,6 +94,8 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     kg = load_redgnn_layout("family", resolve_data_root(None))
     h, r, _ = (int(x) for x in kg.test[1].tolist())  # a query other than the page's default one
     head, relation = kg.entity_label(h), kg.relation_label(r)
+    option = next(text for rel, _, text in kg.relation_choices(h) if rel == r)
+    assert option.startswith(f"{relation} (") and option.endswith(" known)")  # the head's relations show counts
 
     page.goto(f"{server.url}/kg-reasoning")
     wait_for_app(page, heading=HEADING)
@@ -103,8 +105,8 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     assert selected(page, "Checkpoint") == label
 
     choose(page, "Query entity (head)", head, typed=head)
-    choose(page, "Relation", relation)
-    assert (selected(page, "Query entity (head)"), selected(page, "Relation")) == (head, relation)
+    choose(page, "Relation", option)
+    assert (selected(page, "Query entity (head)"), selected(page, "Relation")) == (head, option)
     query_text = f"({head}, {relation}, ?)"
     page.get_by_text(f"answers to {query_text}").first.wait_for()
 

@@ -288,6 +288,21 @@ def test_lookup_by_name_label_and_label_dot_name_with_shared_labels():
         _lookup(table, "rivr", "entity", "WN", names)
 
 
+def test_relation_choices_put_the_heads_own_relations_first_with_their_counts():
+    from backend.kg.loader import KGData
+
+    t = lambda *rows: torch.tensor(rows, dtype=torch.long).reshape(-1, 3)  # noqa: E731
+    kg = KGData("toy", ["a", "b", "c", "d"], ["likes", "owns", "knows"],
+                facts=t((0, 1, 1), (0, 1, 2)), train=t((2, 0, 0)), valid=t((0, 1, 3)), test=t((3, 2, 1)),
+                relation_labels=["likes", "owns", "knows"])
+    choices = kg.relation_choices(0)
+    # a: owns b, c (facts) and d (valid) -> 3; c likes a -> 'inverse of likes' 1; the rest unknown, id order
+    assert choices[:2] == [(1, 3, "owns (3 known)"), (3, 1, "inverse of likes (1 known)")]
+    assert [(r, n) for r, n, _ in choices[2:]] == [(0, 0), (2, 0), (4, 0), (5, 0)]
+    assert choices[2][2] == "likes" and choices[-1][2] == "inverse of knows"
+    assert [r for r, n, _ in kg.relation_choices(1) if n] == [4, 5]  # b: inverse owns (from a), inverse knows (d)
+
+
 def test_cli_finds_the_inductive_checkpoint_without_setting():
     import argparse
 

@@ -221,6 +221,22 @@ def entity_picker(lm, texts: list[str], key: str, default: int) -> int:
                         format_func=lambda i: texts[i])
 
 
+def relation_picker(kg, head: int, default: int, tag: str) -> int:
+    """The query relation, the head's own relations first with their count of known answers. The last
+    relation picked stays picked when the next head has it too."""
+    choices = kg.relation_choices(head)
+    ids, texts = [r for r, _, _ in choices], {r: text for r, _, text in choices}
+    last_key = f"kg-rel-last-{tag}"
+    wanted = st.session_state.get(last_key, default)
+    known = [r for r, n, _ in choices if n]
+    index = ids.index(wanted) if wanted in known or not known else 0
+    relation = st.selectbox("Relation", options=ids, index=index, key=f"kg-rel-{tag}-{head}", format_func=texts.get,
+                            help=f"Every relation of the graph and its inverse ('inverse of r' asks for heads). "
+                                 f"The {len(known)} with known answers from this head come first, with their count.")
+    st.session_state[last_key] = relation
+    return relation
+
+
 def answers_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The columns shown; the entity id only where the dataset has labels that differ from its ids."""
     columns = ["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]
@@ -252,9 +268,7 @@ def query_section(lm, src: Source, texts: list[str], tag: str) -> None:
     with c1:
         head = entity_picker(lm, texts, f"kg-head-{tag}", h0)
     with c2:
-        relation = st.selectbox("Relation", options=range(2 * kg.n_rel), index=r0, key=f"kg-rel-{tag}",
-                                format_func=kg.relation_label,
-                                help="Every relation of the graph and its inverse ('inverse of r' asks for heads).")
+        relation = relation_picker(kg, head, r0, tag)
     with c3:
         top = st.slider("Answers shown (top-k)", min_value=5, max_value=50, value=10, step=5, key=f"kg-top-{tag}")
     head_name = kg.entities[head]

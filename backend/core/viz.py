@@ -477,6 +477,24 @@ def _empty_figure(message: str, title: str = "") -> go.Figure:
     return fig
 
 
+def _si(count: float) -> str:
+    """A parameter count as a tick label: 500, 20k, 1.5M."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= scale:
+            return f"{count / scale:g}{suffix}"
+    return f"{count:g}"
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """1-2-5 steps per decade from the last one at or below ``low`` to the first at or above ``high`` (log
+    axes otherwise label 20k, 30k, … as bare 2, 3, …; ticks outside the drawn range are not shown)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)]
+    start = max(i for i, t in enumerate(ticks) if t <= low * (1 + 1e-9))
+    end = min(i for i, t in enumerate(ticks) if t >= high * (1 - 1e-9))
+    return ticks[start:max(end, start + 1) + 1]
+
+
 def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metric",
                      params: str = "params_total", facet_wrap: int = 3) -> go.Figure:
     """Scatter of parameter count (log x) against the headline metric (y).
@@ -507,8 +525,11 @@ def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metr
     kind = "adaptive" if params == "params_adaptive" else "total"
     hover = {"method": True, "dataset": True, "setting": True, "metric": True, "value": ":.4f",
              "params": ":,.0f", "source": True, "source_kind": False, "model": False}
+    n_models = df["model"].nunique()
+    palette = px.colors.qualitative.Plotly if n_models <= 10 else (px.colors.qualitative.Dark24
+                                                                    + px.colors.qualitative.Light24)
     fig = px.scatter(
-        df, x="params", y="value", color="model", symbol="source_kind",
+        df, x="params", y="value", color="model", symbol="source_kind", color_discrete_sequence=palette,
         symbol_map={"this project": "circle", "paper": "diamond-open"},
         category_orders={"source_kind": ["this project", "paper"], "metric": metrics},
         facet_col="metric" if facet else None, facet_col_wrap=min(facet_wrap, len(metrics)) if facet else 0,
@@ -518,7 +539,8 @@ def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metr
                 "source_kind": "source"},
     )
     fig.update_traces(marker={"size": 11, "line": {"width": 1.5}})
-    fig.update_xaxes(title_text=f"parameters ({kind}, log scale)")
+    ticks = log_ticks(df["params"].min(), df["params"].max())
+    fig.update_xaxes(title_text=f"parameters ({kind}, log scale)", tickvals=ticks, ticktext=[_si(t) for t in ticks])
     if facet:
         fig.update_yaxes(matches=None, showticklabels=True, title_text="")
         fig.update_xaxes(showticklabels=True)
@@ -532,7 +554,8 @@ def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metr
                       legend_title_text="model, source",
                       margin={"t": 80})
     if dropped:
-        fig.add_annotation(text=f"{dropped} row(s) without a {kind} parameter count or a value not shown",
+        fig.add_annotation(text=f"not plotted: {dropped} row(s) without a {kind} parameter count or a value "
+                                "(they are in the tables)",
                            showarrow=False, xref="paper", yref="paper", x=1, y=1.06, xanchor="right",
                            font={"size": 11, "color": "#777"})
     return fig

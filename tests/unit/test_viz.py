@@ -17,6 +17,7 @@ from backend.core.viz import (
     evidence_legend_html,
     evidence_to_pyvis_html,
     headline_metric,
+    log_ticks,
     parsimony_figure,
     ranking_bar_figure,
     select_top_edges,
@@ -184,7 +185,8 @@ def test_parsimony_figure_log_axis_one_point_per_row():
     assert xs == [30_000, 2_000_000, 4_000_000]                 # the row without params is left out
     symbols = {tr.marker.symbol for tr in fig.data}
     assert symbols == {"circle", "diamond-open"}
-    assert any("not shown" in a.text for a in fig.layout.annotations)
+    assert any(a.text.startswith("not plotted: 1 row(s)") for a in fig.layout.annotations)
+    assert list(fig.layout.xaxis.ticktext) == ["20k", "50k", "100k", "200k", "500k", "1M", "2M", "5M"]  # 30k .. 4M
 
     mixed = cards_frame(cards + [_card("gsr", "springs", {"mse": 0.01}, 100)])
     fig2 = parsimony_figure(mixed)
@@ -193,6 +195,11 @@ def test_parsimony_figure_log_axis_one_point_per_row():
     assert {"MRR", "MSE (lower is better)"} <= facet_titles
     assert all(ax.type == "log" for ax in (fig2.layout.xaxis, fig2.layout.xaxis2))
     assert parsimony_figure(cards_frame([])).data == ()
+    many = cards_frame([_card("redgnn", f"graph{i}", {"mrr": 0.5}, 1000 * (i + 1)) for i in range(16)])
+    many["model"] = [f"RED-GNN ({d})" for d in many["dataset"]]
+    colours = [tr.marker.color for tr in parsimony_figure(many).data]
+    assert len(colours) == 16 == len(set(colours))  # more models than the default palette: no colour repeats
+    assert log_ticks(1, 1) == [1, 2] and log_ticks(2, 5) == [2, 5] and log_ticks(800, 3000) == [500, 1000, 2000, 5000]
 
 
 def test_curves_figure_two_axes():

@@ -129,15 +129,37 @@ def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str,
     return sum(_match(name, labels.get(name), keys, meaning.get(name)) is not None for name in relations)
 
 
+def training_entity_ids(graph: KGData, training: KGData) -> torch.Tensor:
+    """For each entity of ``graph``, the ``training`` entity it is (-1: none): the same name; else, for an entity
+    named by readable text (it has no label of its own), a ``training`` label that names one entity only, ignoring
+    case. So 'Barack Obama' in a user's table meets Freebase's /m/02mjmr, while an id with a label of its own
+    (/m/01_d4, 'Chicago' the city) stays itself and never meets another id of that label (the film)."""
+    index = {name: i for i, name in enumerate(training.entities)}
+    by_label: dict[str, int] = {}
+    for i, label in enumerate(training.entity_labels or []):
+        if label:
+            key = label.strip().lower()
+            by_label[key] = -1 if key in by_label else i  # a label of several entities names none
+    own = graph.entity_labels or [None] * graph.n_ent
+
+    def lookup(name: str, label: str | None) -> int:
+        if name in index:
+            return index[name]
+        if label and label != name:  # an identifier with its label: only its name identifies it
+            return -1
+        return by_label.get(name.strip().lower(), -1)
+
+    return torch.tensor([lookup(name, label) for name, label in zip(graph.entities, own)], dtype=torch.long)
+
+
 def seen_share(graph: KGData, split: str, training: KGData) -> float:
-    """Share of ``graph``'s ``split`` triples that are facts or training triples of ``training``, by entity and
-    relation name (``graph`` aligned to ``training``'s relations): answers a checkpoint trained on ``training``
-    was trained on, so its score on them is optimistic. 0.0 for an empty split."""
+    """Share of ``graph``'s ``split`` triples that are facts or training triples of ``training`` (``graph``
+    aligned to ``training``'s relations): answers a checkpoint trained on ``training`` was trained on, so its
+    score on them is optimistic. Entities meet by :func:`training_entity_ids`. 0.0 for an empty split."""
     asked = getattr(graph, split)
     if not len(asked):
         return 0.0
-    index = {name: i for i, name in enumerate(training.entities)}
-    ids = torch.tensor([index.get(name, -1) for name in graph.entities], dtype=torch.long)
+    ids = training_entity_ids(graph, training)
     heads, tails = ids[asked[:, 0]], ids[asked[:, 2]]
     both = (heads >= 0) & (tails >= 0)
 

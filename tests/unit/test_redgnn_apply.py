@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from backend.cli import main as cli
-from backend.kg.align import align_relations, seen_share, shared_relations
+from backend.kg.align import align_relations, seen_share, shared_relations, training_entity_ids
 from backend.kg.loader import KGData, load_inductive
 from backend.kg.user_graphs import import_graph
 from tests.support import renamed_family_rows, triples_tsv
@@ -50,6 +50,18 @@ def test_seen_share_counts_the_triples_a_checkpoint_was_trained_on_by_name():
     graph.test = torch.tensor([[1, 0, 0], [0, 1, 1], [0, 1, 2], [2, 0, 0]])  # e0 father e1 (seen), e1 mother e0,
     assert seen_share(graph, "test", training) == 0.25                     # e1 mother someone, someone father e1
     assert seen_share(graph, "valid", training) == 0.0  # empty split
+
+
+def test_seen_share_meets_entities_by_a_label_that_names_one_training_entity():
+    training = dataclasses.replace(kg_of("fb", ["friend"], [(0, 0, 1), (2, 0, 3)]),
+                                   entity_labels=["Barack Obama", "Ben Affleck", "Paris", "paris"])
+    graph = dataclasses.replace(kg_of("mine", ["friend"], [(0, 0, 1)], entities=5),
+                                entities=["barack obama", "Ben Affleck", "Paris", "e3", "x9"],
+                                entity_labels=[None, "Ben Affleck", None, None, "Barack Obama"])
+    # label, label (its label is its name), a label of two entities, a name, an id with a label of its own
+    assert training_entity_ids(graph, training).tolist() == [0, 1, -1, 3, -1]
+    graph.test = torch.tensor([[0, 0, 1], [2, 0, 3], [4, 0, 1]])
+    assert seen_share(graph, "test", training) == pytest.approx(1 / 3)  # only (Obama, friend, Affleck)
 
 
 def test_a_graph_without_a_known_relation_is_refused_naming_both():

@@ -138,6 +138,25 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+def test_clicking_an_answer_row_explains_that_answer(page, kg_server):
+    """The issue's "click one to see its r-digraph": ticking a row of the answers table picks it below."""
+    server, label = kg_server
+    main = open_checkpoint(page, server, label)
+    assert selected(page, "Answer to explain").startswith("1. ")
+    grid = [g for g in main.get_by_test_id("stDataFrame").all() if g.is_visible()][1]  # after the card's metrics
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 100)
+    page.mouse.click(box["x"] + 14, box["y"] + 35 * 3 + 17)  # the row-selection box of the third answer (35 px rows)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    picked = selected(page, "Answer to explain")
+    assert picked.startswith("3. "), picked
+    answer = picked[len("3. "):].split(" (score")[0]
+    main.get_by_text(f"· answer: {answer} ·").first.wait_for()  # the evidence drawn is the clicked answer's
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_wheel_scrolls_the_page_and_ctrl_wheel_zooms_the_graph(page, kg_server):
     """A mouse wheel over the evidence graph scrolls the page (it used to zoom the graph out, so a reader
     scrolling down got stuck in it); ctrl + wheel zooms the graph instead, about the pointer."""

@@ -237,6 +237,13 @@ def relation_picker(kg, head: int, default: int, tag: str) -> int:
     return relation
 
 
+def explain_clicked_row(table_key: str, pick_key: str) -> None:
+    """A row clicked in the answers table becomes the answer explained (the selectbox below follows it)."""
+    rows = st.session_state[table_key].selection.rows
+    if rows:
+        st.session_state[pick_key] = rows[0]
+
+
 def answers_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The columns shown; the entity id only where the dataset has labels that differ from its ids."""
     columns = ["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]
@@ -282,10 +289,14 @@ def query_section(lm, src: Source, texts: list[str], tag: str) -> None:
     track_record = None if src.graph else relation_track_record(src.model_dir, int(relation))
     if track_record:
         st.caption(track_record)
+    query_key = f"{tag}-{head}-{relation}"
+    table_key, pick_key = f"kg-answers-{query_key}-{top}", f"kg-answer-{query_key}-{top}"
     left, right = st.columns([3, 2])
     with left:
         st.dataframe(answers_table(frame), hide_index=True, placeholder="—", width="stretch", column_config=ANSWER_COLUMNS,
-                     key=f"kg-answers-{tag}")
+                     key=table_key, on_select=lambda: explain_clicked_row(table_key, pick_key),
+                     selection_mode="single-row")
+        st.caption("Click a row's box to see why the model gives that answer (below).")
         st.download_button("Ranked answers (CSV)", data=frame_csv(frame),
                            file_name=f"redgnn-{_slug(kg.name)}-{_slug(head_name)}-{_slug(kg.relation_label(relation))}.csv",
                            mime="text/csv", key=f"kg-answers-csv-{tag}", on_click="ignore")
@@ -312,8 +323,7 @@ def query_section(lm, src: Source, texts: list[str], tag: str) -> None:
 
     c1, c2, c3 = st.columns([3, 1, 1])
     with c1:
-        pick = st.selectbox("Answer to explain", options=options, index=0, format_func=answer_text,
-                            key=f"kg-answer-{tag}-{head}-{relation}")
+        pick = st.selectbox("Answer to explain", options=options, index=0, format_func=answer_text, key=pick_key)
     with c2:
         n_paths = st.slider("Paths listed", min_value=1, max_value=30, value=10, key=f"kg-paths-{tag}")
     with c3:

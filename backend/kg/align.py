@@ -129,11 +129,62 @@ def shared_relations(relations: list[str], vocabulary: KGData, labels: dict[str,
     return sum(_match(name, labels.get(name), keys, meaning.get(name)) is not None for name in relations)
 
 
+_MIX = (0x9E3779B97F4A7C15 - (1 << 64), 0xBF58476D1CE4E5B9 - (1 << 64), 0x94D049BB133111EB - (1 << 64))
+
+
+def _mix(x: torch.Tensor, salt: int) -> torch.Tensor:
+    """A 64-bit integer hash (splitmix-like, wrapping int64 arithmetic) of each element."""
+    x = (x + salt) * _MIX[0]
+    x = (x ^ (x >> 31)) * _MIX[1]
+    return (x ^ (x >> 29)) * _MIX[2]
+
+
+def structural_colours(triples: torch.Tensor, n_ent: int, rounds: int = 12) -> torch.Tensor:
+    """Weisfeiler-Lehman colour refinement with typed, directed edges: each round an entity's colour becomes a
+    hash of its colour and the multiset of (relation, direction, neighbour colour) around it, until the number of
+    colours stops growing. Entities in isomorphic places get equal colours, whatever their names."""
+    colour = torch.zeros(n_ent, dtype=torch.long)
+    h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
+    count = 1
+    for _ in range(rounds):
+        into_t = _mix(_mix(r * 2, 1) ^ colour[h], 2)       # what a tail sees: (r, in, colour of h)
+        into_h = _mix(_mix(r * 2 + 1, 1) ^ colour[t], 2)   # what a head sees: (r, out, colour of t)
+        around = torch.zeros(n_ent, dtype=torch.long).index_add_(0, t, into_t).index_add_(0, h, into_h)
+        colour = torch.unique(_mix(colour, 3) ^ around, return_inverse=True)[1]
+        if int(colour.max()) + 1 == count:
+            break
+        count = int(colour.max()) + 1
+    return colour
+
+
+def structural_matches(graph: KGData, training: KGData, least_share: float = 0.5) -> torch.Tensor:
+    """For each entity of ``graph`` (aligned to ``training``'s relations), the ``training`` entity in the same
+    place of a copy of the graph under other names (-1: none): both graphs are coloured together
+    (:func:`structural_colours` over all their triples) and an entity meets the other graph's entity of its colour
+    when that colour is one entity's in each graph. A renamed copy of a dataset is found this way; a part of one
+    mostly is not (an entity's colour also counts its neighbours' edges outside the part). Only a copy counts:
+    unless ``least_share`` of the graph's entities meet one, none does (so the odd small pattern two unrelated
+    graphs share is no match)."""
+    ours = torch.cat([getattr(graph, s) for s in SPLITS]).cpu()
+    theirs = torch.cat([getattr(training, s) for s in SPLITS]).cpu()
+    both = torch.cat([ours, theirs + torch.tensor([graph.n_ent, 0, graph.n_ent])])
+    colour = structural_colours(both, graph.n_ent + training.n_ent)
+    mine, other = colour[:graph.n_ent], colour[graph.n_ent:]
+    n_colours = int(colour.max()) + 1
+    once = (torch.bincount(mine, minlength=n_colours) == 1) & (torch.bincount(other, minlength=n_colours) == 1)
+    where = torch.full((n_colours,), -1, dtype=torch.long)
+    where[other] = torch.arange(training.n_ent)
+    if float(once[mine].double().mean()) < least_share:
+        return torch.full_like(mine, -1)
+    return torch.where(once[mine], where[mine], torch.full_like(mine, -1))
+
+
 def training_entity_ids(graph: KGData, training: KGData) -> torch.Tensor:
     """For each entity of ``graph``, the ``training`` entity it is (-1: none): the same name; else, for an entity
     named by readable text (it has no label of its own), a ``training`` label that names one entity only, ignoring
     case. So 'Barack Obama' in a user's table meets Freebase's /m/02mjmr, while an id with a label of its own
-    (/m/01_d4, 'Chicago' the city) stays itself and never meets another id of that label (the film)."""
+    (/m/01_d4, 'Chicago' the city) stays itself and never meets another id of that label (the film). An entity
+    met by neither may still meet one by its place in the graph (:func:`structural_matches`: renamed copies)."""
     index = {name: i for i, name in enumerate(training.entities)}
     by_label: dict[str, int] = {}
     for i, label in enumerate(training.entity_labels or []):
@@ -149,7 +200,10 @@ def training_entity_ids(graph: KGData, training: KGData) -> torch.Tensor:
             return -1
         return by_label.get(name.strip().lower(), -1)
 
-    return torch.tensor([lookup(name, label) for name, label in zip(graph.entities, own)], dtype=torch.long)
+    ids = torch.tensor([lookup(name, label) for name, label in zip(graph.entities, own)], dtype=torch.long)
+    if bool((ids < 0).any()):
+        ids = torch.where(ids >= 0, ids, structural_matches(graph, training))
+    return ids
 
 
 def seen_share(graph: KGData, split: str, training: KGData) -> float:

@@ -50,8 +50,9 @@ def applied_text(frame: pd.DataFrame, card, seen: float = 0.0) -> str:
         text += f"; on its own dataset {card.dataset} its card says MRR {own['mrr']:.3f}"
     text += "."
     if seen > 0:
-        text += (f" **{seen:.1%} of these test triples are training triples of the checkpoint** ({card.dataset} "
-                 "holds them), so this figure is optimistic.")
+        text += (f" **At least {seen:.1%} of these test triples are training triples of the checkpoint** "
+                 f"({card.dataset} holds them; their entities found by name, label or place in the graph), so "
+                 "this figure is optimistic.")
     return text
 
 

@@ -796,8 +796,8 @@ COMPARE_COLUMNS = {
     "hits@10": st.column_config.NumberColumn("Hits@10, answered", format="%.3f"),
     "seen_in_training": st.column_config.NumberColumn(
         "seen in training", format="percent",
-        help="Share of the valid triples this checkpoint was trained on (its dataset holds them): its figure is "
-             "optimistic by that much"),
+        help="Share of the valid triples this checkpoint was trained on (its dataset holds them; entities found "
+             "by name, label or their place in the graph, so at least this share): its figure is optimistic"),
     "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
 }
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from backend.cli import main as cli
-from backend.kg.align import align_relations, seen_share, shared_relations, training_entity_ids
+from backend.kg.align import align_relations, named_entity_ids, seen_share, shared_relations
 from backend.kg.loader import KGData, load_inductive, load_redgnn_layout
 from backend.kg.user_graphs import import_graph, load_user_graph
 from tests.support import renamed_family_rows, triples_tsv
@@ -59,25 +59,25 @@ def test_seen_share_meets_entities_by_a_label_that_names_one_training_entity():
                                 entities=["barack obama", "Ben Affleck", "Paris", "e3", "x9"],
                                 entity_labels=[None, "Ben Affleck", None, None, "Barack Obama"])
     # label, label (its label is its name), a label of two entities, a name, an id with a label of its own
-    assert training_entity_ids(graph, training).tolist() == [0, 1, -1, 3, -1]
+    assert named_entity_ids(graph, training).tolist() == [0, 1, -1, 3, -1]
     graph.test = torch.tensor([[0, 0, 1], [2, 0, 3], [4, 0, 1]])
     assert seen_share(graph, "test", training) == pytest.approx(1 / 3)  # only (Obama, friend, Affleck)
 
 
-def test_structural_matches_find_a_renamed_copy_and_only_a_copy(data_root):
-    from backend.kg.align import structural_matches
+def test_structure_finds_a_renamed_copy_and_only_a_copy(data_root):
+    from backend.kg.align import match_structure
 
     family = load_redgnn_layout("family", data_root)
     perm = torch.randperm(family.n_ent, generator=torch.Generator().manual_seed(0))  # family entity i is copy's perm[i]
     renamed = {s: torch.stack([perm[t[:, 0]], t[:, 1], perm[t[:, 2]]], 1)
                for s, t in ((s, getattr(family, s)) for s in ("facts", "train", "valid", "test"))}
     copy = dataclasses.replace(family, entities=[f"p{i}" for i in range(family.n_ent)], entity_labels=None, **renamed)
-    found = structural_matches(copy, family)
+    found = match_structure(copy, family).entity
     hits = found >= 0
     assert hits.double().mean() > 0.7  # 2,294 of 3,007: the rest sit in look-alike places (siblings alike)
     assert torch.equal(found[perm][hits[perm]], torch.arange(family.n_ent)[hits[perm]])  # every match is right
     half = dataclasses.replace(copy, facts=copy.facts[: len(copy.facts) // 2])
-    assert not bool((structural_matches(half, family) >= 0).any())  # a part is not a copy
+    assert not bool((match_structure(half, family).entity >= 0).any())  # a part is not a copy
 
 
 def test_a_graph_without_a_known_relation_is_refused_naming_both():
@@ -145,11 +145,12 @@ def test_family_checkpoint_answers_a_renamed_family_and_fails_on_scrambled_relat
     renamed, scrambled = _evaluate(capsys, "renamed", data_root), _evaluate(capsys, "scrambled", data_root)
     assert renamed["relations_matched"] == 12 and renamed["triples_left_out"] == 40
     # no name is family's, yet the graph is family under other names: its place in the graph gives most people away
-    # (0.434 of the true 0.836 found: a triple counts once both its entities are found, and 24 % sit in look-alike places)
+    # (0.693 of the true 0.836 found: a quarter of the people sit in look-alike places; a triple between look-alikes
+    # counts only when every training triple it could be is a training triple)
     graph, _ = align_relations(load_user_graph("renamed"), load_redgnn_layout("family", data_root))
     truth = seen_share(dataclasses.replace(graph, entities=[e.removeprefix("person ") for e in graph.entities]),
                        "test", load_redgnn_layout("family", data_root))
-    assert truth > 0.5 and truth * 0.45 <= renamed["seen_in_training"] <= truth, (renamed["seen_in_training"], truth)
+    assert truth > 0.5 and truth * 0.8 <= renamed["seen_in_training"] <= truth, (renamed["seen_in_training"], truth)
     assert renamed["mrr"] >= 0.98 and renamed["hits@10"] >= 0.99, renamed
     assert scrambled["triples_left_out"] == 0 and scrambled["mrr"] < 0.3, scrambled
 

@@ -317,6 +317,24 @@ def _tail(path: Path, n: int = LOG_TAIL_LINES) -> str:
     return "\n".join(lines[-n:])
 
 
+def pass_time_left(events: list[ProgressEvent], least_seconds: float = 5.0) -> tuple[str, float] | None:
+    """(stage, seconds) still to go in the pass now running: the last event's stage (say "batch" of an epoch)
+    since the last event of another stage, at the rate measured over that pass. None until the pass has run
+    ``least_seconds`` and moved, when its total is unknown, or when it is done."""
+    if not events or events[-1].total is None:
+        return None
+    last = events[-1]
+    first = last
+    for e in reversed(events):
+        if e.stage != last.stage or e.step > first.step:  # another stage, or the previous pass of this one
+            break
+        first = e
+    seconds, steps = last.time - first.time, last.step - first.step
+    if seconds < least_seconds or steps <= 0 or last.step >= last.total:
+        return None
+    return last.stage, (last.total - last.step) * seconds / steps
+
+
 def _fraction(events: list[ProgressEvent]) -> float | None:
     """Completed fraction of the outermost stage: the 'epoch' stage if any, else the first stage seen."""
     if not events:

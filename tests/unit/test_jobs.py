@@ -154,3 +154,29 @@ def test_log_tail_keeps_last_lines_and_last_progress_bar_state(tmp_path):
     log.write_text("".join(f"line {i}\n" for i in range(100)) + "bar 10%\rbar 50%\rbar 100%\n")
     tail = jobs._tail(log, 5).splitlines()
     assert tail == ["line 96", "line 97", "line 98", "line 99", "bar 100%"]
+
+
+def test_time_left_in_the_running_pass_from_its_own_rate():
+    from backend.core.jobs import pass_time_left
+    from backend.core.progress import ProgressEvent as E
+
+    first_epoch = [E("batch", 1, 100, time=0.0), E("batch", 21, 100, time=40.0), E("epoch", 1, 5, time=300.0)]
+    running = [E("batch", 1, 100, time=310.0), E("batch", 21, 100, time=320.0), E("batch", 41, 100, time=330.0)]
+    # the second epoch's pass runs at 2 batches/s (the first epoch's 0.5/s is not mixed in): 59 batches, 29.5 s
+    assert pass_time_left(first_epoch + running) == ("batch", 29.5)
+    assert pass_time_left(first_epoch + running[:1]) is None          # not moved yet
+    assert pass_time_left([E("batch", 1, 100, time=0.0), E("batch", 3, 100, time=2.0)]) is None  # under 5 s
+    assert pass_time_left(first_epoch) is None                        # an epoch just ended: no pass runs yet
+    assert pass_time_left([E("eval", 1, None, time=0.0), E("eval", 9, None, time=60.0)]) is None  # no total
+
+
+def test_progress_line_says_how_long_the_running_pass_has_to_go():
+    from backend.core.jobs import JobStatus
+    from backend.core.progress import ProgressEvent as E
+    from ui.components.job_panel import progress_text
+
+    events = [E("epoch", 1, 5, {"valid_mrr": 0.5}, time=0.0), E("batch", 1, 27212, {"loss": 4.0}, time=10.0),
+              E("batch", 21, 27212, {"loss": 3.9}, time=24.0)]  # 20 batches in 14 s: 27,191 more take 5 h 17 min
+    assert progress_text(JobStatus("running", None, events)) == \
+        "epoch 1/5 · valid MRR 0.500 · about 5 h 17 min to the last batch"
+    assert progress_text(JobStatus("finished", 0, events)) == "epoch 1/5 · valid MRR 0.500"

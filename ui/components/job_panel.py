@@ -22,7 +22,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from backend.core.jobs import Job, JobNotFound, JobStatus, cancel_job, job_state, job_status, list_jobs, load_job, \
-    start_job
+    pass_time_left, start_job
 from backend.core.progress import ProgressEvent
 
 _ACRONYMS = {"mrr": "MRR", "auc": "AUC", "roc": "ROC", "pr": "PR", "mse": "MSE", "mae": "MAE", "rmse": "RMSE",
@@ -81,6 +81,9 @@ def progress_text(status: JobStatus, metric_names: Sequence[str] | None = ("loss
             latest.update(e.metrics)
     names = list(metric_names) if metric_names is not None else list(latest)
     parts += [f"{metric_label(n)} {_format_value(latest[n])}" for n in names if n in latest]
+    left = pass_time_left(status.events) if status.running else None
+    if left:  # e.g. "about 5 h 10 min to the last batch" (of the epoch running)
+        parts.append(f"about {_format_seconds(left[1])} to the last {left[0]}")
     return " · ".join(parts)
 
 

@@ -180,3 +180,13 @@ def test_progress_line_says_how_long_the_running_pass_has_to_go():
     assert progress_text(JobStatus("running", None, events)) == \
         "epoch 1/5 · valid MRR 0.500 · about 5 h 17 min to the last batch"
     assert progress_text(JobStatus("finished", 0, events)) == "epoch 1/5 · valid MRR 0.500"
+
+
+def test_progress_curve_ticks_every_step_only_over_a_short_span():
+    from backend.core.progress import ProgressEvent as E
+    from ui.components.job_panel import progress_figure
+
+    batches = progress_figure([E("batch", b, 27212, {"loss": 9.0 - b / 100}) for b in (1, 21, 41, 61)])
+    epochs = progress_figure([E("epoch", e, 5, {"loss": 1.0 / e}) for e in (1, 2, 3)])
+    assert batches.layout.xaxis.dtick is None  # 4 points over 60 batches: not 64 crowded ticks
+    assert epochs.layout.xaxis.dtick == 1

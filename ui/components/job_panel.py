@@ -110,8 +110,8 @@ def progress_figure(events: Sequence[ProgressEvent], metric_names: Sequence[str]
         points = [(e.step, e.metrics[name]) for e in rows if name in e.metrics]
         fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
                                  name=metric_label(name)), secondary_y=name in right_names)
-    steps = {e.step for e in rows}
-    fig.update_xaxes(title_text=stage, dtick=1 if len(steps) <= 15 else None)
+    steps = [e.step for e in rows]
+    fig.update_xaxes(title_text=stage, dtick=1 if max(steps) - min(steps) <= 15 else None)  # whole epochs, not every batch
     fig.update_yaxes(title_text=", ".join(metric_label(n) for n in left_names), secondary_y=False)
     if right_names:
         fig.update_yaxes(title_text=", ".join(metric_label(n) for n in right_names), secondary_y=True)

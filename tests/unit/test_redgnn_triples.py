@@ -51,6 +51,15 @@ def test_each_rank_is_the_brute_force_filtered_rank(umls):
         assert got.best_answer == kg.entity_text(int(s.argmax()))
 
 
+def test_progress_counts_distinct_queries_batch_by_batch(umls):
+    triples = torch.tensor([[h, r, t] for h in (0, 5, 17) for r in (0, 3, 50) for t in (1, 8, 99)])
+    calls = []
+    frame = score_triples(umls, read_triples(umls, _rows(umls, triples)), batch_size=4,
+                          progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 9), (8, 9), (9, 9)]  # 9 distinct (head, relation) queries, 4 at a time
+    assert frame.equals(score_triples(umls, read_triples(umls, _rows(umls, triples)), batch_size=4))
+
+
 def test_queries_without_a_tail_get_the_best_answers(umls):
     h, r = (int(x) for x in umls.kg.test[0, :2])
     text = f"head,relation\n{umls.kg.entity_text(h)},{umls.kg.relations[r]}\n"

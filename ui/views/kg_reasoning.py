@@ -400,16 +400,38 @@ def triple_section(lm, src: Source, tag: str) -> None:
                      key=f"kg-triple-ev-{tag}-{h}-{r}-{t}")
 
 
-@st.cache_data(max_entries=16, show_spinner="Scoring the triples…")
+SCORED_TABLES_KEY, SCORED_TABLES_KEPT = "kg-scored-tables", 8
+
+
 def scored_triples(src: Source, source: bytes) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table."""
+    """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table. A progress bar
+    counts the distinct queries and the time left while they run; the last few results are kept for the
+    session (not st.cache_data, which would replay the bar)."""
+    import hashlib
+
     from backend.methods.redgnn.triples import PAGE_MAX_ROWS, read_triples, score_triples
 
+    kept = st.session_state.setdefault(SCORED_TABLES_KEY, {})
+    key = (src, hashlib.sha256(source).hexdigest())
+    if key in kept:
+        return kept[key]
     lm = load_checkpoint(src)
     table = read_triples(lm, source, max_rows=PAGE_MAX_ROWS)
     skipped = pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
                             for p in table.problems], columns=["row", "column", "value", "reason"])
-    return score_triples(lm, table), skipped, table.summary()
+    bar, began = st.progress(0.0, text="Scoring the triples…"), time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        spent = time.perf_counter() - began
+        left = f" · about {format_seconds(spent * (total - done) / done)} left" if spent > 2 and done < total else ""
+        bar.progress(done / total, text=f"Scoring the triples: {done:,} of {total:,} distinct queries{left}")
+
+    result = score_triples(lm, table, progress=show), skipped, table.summary()
+    bar.empty()
+    kept[key] = result
+    while len(kept) > SCORED_TABLES_KEPT:
+        kept.pop(next(iter(kept)))
+    return result
 
 
 def example_rows(lm, n: int = 3) -> str:

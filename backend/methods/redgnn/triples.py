@@ -9,6 +9,8 @@ names nothing in the graph is a problem naming its row and column, and the other
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import torch
 
@@ -49,9 +51,11 @@ def read_triples(lm: LoadedModel, source, max_rows: int | None = None) -> Table:
 
 
 @torch.no_grad()
-def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int | None = None) -> pd.DataFrame:
+def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One output row per input row with a tail (score, rank, reached, known fact, best answer), or ``top``
-    output rows per input row without one (the best answers)."""
+    output rows per input row without one (the best answers). ``progress(done, total)`` after each batch of
+    distinct queries."""
     rows = table.rows
     out_columns = ["row", "head", "relation", "tail", "score", "rank", "reached", "known_fact",
                    "best_answer", "best_score"]
@@ -79,6 +83,8 @@ def score_triples(lm: LoadedModel, table: Table, top: int = 5, batch_size: int |
         else:
             parts.append(_answer_rows(lm, rows.iloc[members.cpu().numpy()], scores[local], known[local],
                                       reached[local], top))
+        if progress is not None:
+            progress(start + len(q), len(keys))
     frame = pd.concat(parts, ignore_index=True)
     sort = ["row", "answer_rank"] if tails is None else ["row"]
     return frame.sort_values(sort, kind="stable").reset_index(drop=True)

@@ -315,6 +315,13 @@ def graph_relations(name: str) -> tuple[list[str], dict[str, str]]:
     return relations, {r: label_of[r] for r in relations if label_of.get(r)}
 
 
+def relation_triples(name: str) -> dict[str, int]:
+    """How many triples (all splits) an imported graph has per relation name, most first."""
+    kg = load_user_graph(name)
+    counts = torch.bincount(torch.cat([kg.facts, kg.train, kg.valid, kg.test])[:, 1], minlength=kg.n_rel)
+    return dict(sorted(zip(kg.relations, counts.tolist()), key=lambda kv: (-kv[1], kv[0])))
+
+
 def relation_map(name: str) -> dict[str, str]:
     """What the user said the graph's relations mean: graph relation -> a checkpoint's relation name ({} if
     nothing was said). Kept beside the graph, outside the files a training run records, so saying it never

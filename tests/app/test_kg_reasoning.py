@@ -386,3 +386,30 @@ def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped
     assert not at.exception, [e.value for e in at.exception]
     assert "13 of 13 relations of mine are relations of family" in text_of(at)
     assert at.selectbox(key="kg-graph-family").help.endswith("this checkpoint knows: mine 13 of 13.")
+
+
+def test_a_graph_of_unknown_relations_offers_their_mapping_and_the_comparison(shipped, folders, data_root, tmp_path):
+    """Picked under 'Reason over', a graph none of whose relations the checkpoint knows is refused by name, and
+    the page opens what helps: the mapping form (every relation, most triples first) and the comparison. Mapping
+    one relation brings its triples in and the page reasons over the graph."""
+    from backend.kg.user_graphs import import_graph
+    from tests.support import renamed_family_rows, triples_tsv
+
+    rows = renamed_family_rows(data_root, {r: f"is {r} of" for r in ("aunt brother daughter father husband mother "
+                                                                       "nephew niece sister son uncle wife").split()})
+    source = tmp_path / "worded.tsv"
+    source.write_text(triples_tsv(rows[::4]), encoding="utf-8")
+    import_graph(source, "worded")
+
+    at = open_page()
+    at.selectbox(key="kg-graph-family").set_value("worded").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot reason over worded: none of the 12 relations" in e.value for e in at.error)
+    form = next(e for e in at.expander if e.label.startswith("Map your relations to family's"))
+    assert form.label == "Map your relations to family's (12 relations left out)"
+    assert at.toggle(key="kg-compare-worded") is not None
+    at.selectbox(key="kg-map-worded-is son of").set_value("son")
+    at.button[[b.label for b in at.button].index("Save the mapping")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "1 of 12 relations of worded are relations of family" in text_of(at)
+    assert frame_with(at, "filtered_rank", "known_fact")["label"].str.startswith("person ").all()

@@ -32,6 +32,7 @@ from ui.components.downloads import download_buttons, frame_csv  # noqa: E402
 from ui.components.evidence_view import show_evidence  # noqa: E402
 from ui.components.job_panel import job_panel  # noqa: E402
 from ui.components.model_card import format_count, format_seconds, show_card, trained_on  # noqa: E402
+from ui.components.progress import kept_with_progress  # noqa: E402
 from ui.components.relation_quality import relation_quality_section, relation_track_record  # noqa: E402
 
 #: above this many entities the head picker is a text filter plus a list of the first matches
@@ -400,38 +401,22 @@ def triple_section(lm, src: Source, tag: str) -> None:
                      key=f"kg-triple-ev-{tag}-{h}-{r}-{t}")
 
 
-SCORED_TABLES_KEY, SCORED_TABLES_KEPT = "kg-scored-tables", 8
-
-
 def scored_triples(src: Source, source: bytes) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table. A progress bar
-    counts the distinct queries and the time left while they run; the last few results are kept for the
-    session (not st.cache_data, which would replay the bar)."""
+    """(scored rows, skipped rows with the reason, problem lines) for an uploaded or pasted table, with a progress
+    bar over its distinct queries; kept for the session."""
     import hashlib
 
     from backend.methods.redgnn.triples import PAGE_MAX_ROWS, read_triples, score_triples
 
-    kept = st.session_state.setdefault(SCORED_TABLES_KEY, {})
-    key = (src, hashlib.sha256(source).hexdigest())
-    if key in kept:
-        return kept[key]
-    lm = load_checkpoint(src)
-    table = read_triples(lm, source, max_rows=PAGE_MAX_ROWS)
-    skipped = pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
-                            for p in table.problems], columns=["row", "column", "value", "reason"])
-    bar, began = st.progress(0.0, text="Scoring the triples…"), time.perf_counter()
+    def compute(progress):
+        lm = load_checkpoint(src)
+        table = read_triples(lm, source, max_rows=PAGE_MAX_ROWS)
+        skipped = pd.DataFrame([{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+                                for p in table.problems], columns=["row", "column", "value", "reason"])
+        return score_triples(lm, table, progress=progress), skipped, table.summary()
 
-    def show(done: int, total: int) -> None:
-        spent = time.perf_counter() - began
-        left = f" · about {format_seconds(spent * (total - done) / done)} left" if spent > 2 and done < total else ""
-        bar.progress(done / total, text=f"Scoring the triples: {done:,} of {total:,} distinct queries{left}")
-
-    result = score_triples(lm, table, progress=show), skipped, table.summary()
-    bar.empty()
-    kept[key] = result
-    while len(kept) > SCORED_TABLES_KEPT:
-        kept.pop(next(iter(kept)))
-    return result
+    return kept_with_progress("kg-scored-triples", (src, hashlib.sha256(source).hexdigest()),
+                              "Scoring the triples", "distinct queries", compute)
 
 
 def example_rows(lm, n: int = 3) -> str:
@@ -763,24 +748,24 @@ def graph_picker(lm, card: store.Card) -> str:
 MAP_FORM_ROWS = 20
 
 
-def relation_map_section(lm, graph: str) -> None:
-    """Say what the graph's unmatched relations mean in the checkpoint's terms (saved with the graph)."""
+def relation_map_section(training, graph: str, left_out: dict[str, int]) -> None:
+    """Say what the graph's unmatched relations (``left_out``: name -> its triples) mean in the terms of the
+    checkpoint's ``training`` graph (saved with the graph)."""
     from backend.kg.user_graphs import relation_map, save_relation_map
 
     said = relation_map(graph)
-    rows = sorted(lm.applied.left_out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAP_FORM_ROWS]
+    rows = sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAP_FORM_ROWS]
     rows += [(name, None) for name in sorted(said) if name not in dict(rows)]
     if not rows:
         return
-    options = ["", *lm.training.relations, *(f"inverse of {r}" for r in lm.training.relations)]
-    with st.expander(f"Map your relations to {lm.training.name}'s ({_count(len(lm.applied.left_out), 'relation')} "
-                     "left out)"):
-        st.caption(f"Say which relation of {lm.training.name} a relation of your graph means ('inverse of r' when "
+    options = ["", *training.relations, *(f"inverse of {r}" for r in training.relations)]
+    with st.expander(f"Map your relations to {training.name}'s ({_count(len(left_out), 'relation')} left out)"):
+        st.caption(f"Say which relation of {training.name} a relation of your graph means ('inverse of r' when "
                    f"your triples run the other way: yours (a, has son, b) is its (b, son, a)), and its triples join "
                    f"the graph this checkpoint reasons over. Saved with the graph, for every checkpoint; "
                    f"`python -m backend map-relations {graph} 'FROM=TO'` does the same"
                    + (f" (the form lists the {MAP_FORM_ROWS} with the most triples)."
-                      if len(lm.applied.left_out) > MAP_FORM_ROWS else "."))
+                      if len(left_out) > MAP_FORM_ROWS else "."))
         with st.form(f"kg-map-{graph}"):
             chosen = {}
             for name, count in rows:
@@ -800,11 +785,14 @@ def relation_map_section(lm, graph: str) -> None:
                 st.rerun()
 
 
-@st.cache_data(max_entries=8, show_spinner="Running every checkpoint that knows its relations on its valid triples…")
 def compared_checkpoints(graph: str, data_root: str, stamp: tuple) -> tuple[pd.DataFrame, list[str]]:
+    """Every checkpoint that knows a relation of ``graph`` run on its valid triples, with a progress bar over
+    the checkpoints; kept for the session (``stamp``: the checkpoints' and the graph's file times)."""
     from backend.methods.redgnn import compare_on_graph
 
-    return compare_on_graph(graph, data_dir=data_root)
+    return kept_with_progress("kg-compared", (graph, data_root, stamp),
+                              "Running each checkpoint on the graph's valid triples", "checkpoints",
+                              lambda progress: compare_on_graph(graph, data_dir=data_root, progress=progress))
 
 
 COMPARE_COLUMNS = {
@@ -905,7 +893,15 @@ def main() -> None:
         try:
             lm = load_checkpoint(src)
         except EXPECTED_ERRORS as exc:
-            st.error(f"This checkpoint cannot reason over {graph}: {exc}")
+            with graph_slot:  # what helps: saying what its relations mean, or a checkpoint that knows them
+                st.error(f"This checkpoint cannot reason over {graph}: {exc}")
+                if str(exc).startswith("none of"):
+                    from backend.kg.user_graphs import relation_triples
+
+                    st.caption(f"Say below what its relations mean in {lm.training.name}'s terms, or run every "
+                               "checkpoint on its valid triples to find one that knows them.")
+                    relation_map_section(lm.training, graph, relation_triples(graph))
+                    comparison_section(graph, src.data_root)
             train_section(expanded=False)
             return
     kg = lm.kg
@@ -915,7 +911,7 @@ def main() -> None:
                        f"{kg.n_ent:,} entities, {(lm.graph.n_edges - kg.n_ent) // 2:,} triples in the graph (its "
                        f"test and valid triples held out), {lm.model.n_layer} propagation steps, device {lm.device}. "
                        f"{lm.applied.summary()}")
-            relation_map_section(lm, graph)
+            relation_map_section(lm.training, graph, lm.applied.left_out)
             comparison_section(graph, src.data_root)
     else:
         setting = (f"inductive test graph **{kg.name}** (entities unseen in training)" if card.setting == "inductive"

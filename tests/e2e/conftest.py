@@ -201,7 +201,7 @@ def copy_for_readme(path: Path, max_bytes: int = 300_000) -> Path:
     target = README_SHOTS / path.name
     image = Image.open(path).convert("RGB")
     while True:
-        image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
+        image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(target, optimize=True)
         if target.stat().st_size <= max_bytes or image.width < 500:
             return target
         image = image.resize((int(image.width * 0.8), int(image.height * 0.8)), Image.Resampling.LANCZOS)

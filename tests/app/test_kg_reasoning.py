@@ -373,7 +373,7 @@ def test_checkpoint_reasons_over_an_imported_graph_it_was_not_trained_on(shipped
     table = frame_with(at, "relations_known", "mrr_all")
     valid = evaluate(shipped, split="valid", graph="mine", device="cpu", data_dir=str(data_root))
     assert table["checkpoint"].tolist() == ["family"] and table["relations_known"].tolist() == ["12 of 13"]
-    assert table["mrr"].iloc[0] == pytest.approx(valid["mrr"], abs=1e-12)
+    assert table["mrr"].iloc[0] == pytest.approx(valid["mrr"], abs=1e-5)  # two runs: CPU scatter sums may differ in the last bits
     assert table["seen_in_training"].tolist() == [valid["seen_in_training"]] == [0.0]  # a renamed quarter of family: no name, no place matches
     assert "training triples of the checkpoint" not in text_of(at)
     assert f"Best on the valid triples: **family** (MRR {table['mrr_all'].iloc[0]:.3f}" in text_of(at)

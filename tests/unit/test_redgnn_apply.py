@@ -214,8 +214,10 @@ def test_checkpoints_are_compared_on_the_graphs_valid_triples(graphs, capsys, da
     assert skipped == [f"family: knows none of its {len({r for _, r, _ in rows})} relations"]
     for row in frame.itertuples():
         own = evaluate(row.path, split="valid", device="cpu", data_dir=str(data_root), graph="fb-like")
-        assert row.mrr == pytest.approx(own["mrr"], abs=1e-12)
-        assert row.mrr_all == pytest.approx(own["mrr"] * row.coverage, abs=1e-12) and 0.9 < row.coverage <= 1
+        # two runs of the same ranking: multi-threaded CPU scatter sums are not bit-reproducible, so a near-tie can
+        # swap (5e-7 of MRR seen in a clean-clone CI); a different split or graph would differ by far more
+        assert row.mrr == pytest.approx(own["mrr"], abs=1e-5)
+        assert row.mrr_all == pytest.approx(own["mrr"] * row.coverage, abs=1e-5) and 0.9 < row.coverage <= 1
         assert 0.3 < row.mrr < 0.7, row  # fb237_v1 scores 0.461 on its own test graph (card)
         assert row.seen_in_training == pytest.approx(own["seen_in_training"], abs=1e-12)
 

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 from backend.core.jobs import Job, JobNotFound, JobStatus, cancel_job, job_state, job_status, list_jobs, load_job, \
     pass_time_left, start_job
 from backend.core.progress import ProgressEvent
+from ui.components.model_card import format_seconds
 
 _ACRONYMS = {"mrr": "MRR", "auc": "AUC", "roc": "ROC", "pr": "PR", "mse": "MSE", "mae": "MAE", "rmse": "RMSE",
              "f1": "F1", "r2": "R²", "ndcg": "NDCG", "lr": "LR"}
@@ -49,17 +50,6 @@ def _format_value(value: float) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def _main_stage(events: Sequence[ProgressEvent]) -> str | None:
     stages = [e.stage for e in events]
     if not stages:
@@ -83,7 +73,7 @@ def progress_text(status: JobStatus, metric_names: Sequence[str] | None = ("loss
     parts += [f"{metric_label(n)} {_format_value(latest[n])}" for n in names if n in latest]
     left = pass_time_left(status.events) if status.running else None
     if left:  # e.g. "about 5 h 10 min to the last batch" (of the epoch running)
-        parts.append(f"about {_format_seconds(left[1])} to the last {left[0]}")
+        parts.append(f"about {format_seconds(left[1])} to the last {left[0]}")
     return " · ".join(parts)
 
 
@@ -163,7 +153,7 @@ def _start_clicked(label: str, argv: list[str], key: str, module: str, jobs_dir:
 
 def _render_status(job: Job, status: JobStatus, key: str, metric_names: Sequence[str] | None) -> None:
     name = job.label or job.id
-    st.caption(f"Job `{job.id}` · `{' '.join(job.argv)}` · {status.state} · {_format_seconds(status.elapsed)}")
+    st.caption(f"Job `{job.id}` · `{' '.join(job.argv)}` · {status.state} · {format_seconds(status.elapsed)}")
     fraction = status.fraction if status.fraction is not None else (1.0 if status.state == "finished" else 0.0)
     st.progress(float(fraction), text=progress_text(status, metric_names))
     if status.running and st.button("Cancel", key=f"{key}__cancel", icon=":material/stop_circle:"):
@@ -172,7 +162,7 @@ def _render_status(job: Job, status: JobStatus, key: str, metric_names: Sequence
     render_progress_events(status.events, metric_names, key=f"{key}__chart")
     with st.expander("Log", expanded=False):
         st.code(status.log_tail or "(no output yet)", language="text")
-    elapsed = _format_seconds(status.elapsed)
+    elapsed = format_seconds(status.elapsed)
     if status.state == "finished":
         st.success(f"{name} finished in {elapsed} (exit code 0).")
     elif status.state == "cancelled":

@@ -77,7 +77,9 @@ def test_query_shows_ranked_answers_and_evidence(shipped):
 
     answers = frame_with(at, "filtered_rank", "known_fact")
     assert len(answers) == 10  # default top-k
-    assert {"rank", "label", "score", "filtered_rank", "known_fact", "reached"} <= set(answers.columns)
+    assert {"rank", "label", "score", "filtered_rank", "known_fact", "known_in", "reached"} <= set(answers.columns)
+    assert ((answers["known_in"] != "") == answers["known_fact"]).all()  # a known fact says its split
+    assert set(answers["known_in"]) <= {"", "facts", "train", "valid", "test"}
     assert answers["score"].is_monotonic_decreasing
     assert at.get("plotly_chart"), "no ranking chart"
 

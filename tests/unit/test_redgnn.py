@@ -303,6 +303,18 @@ def test_relation_choices_put_the_heads_own_relations_first_with_their_counts():
     assert [r for r, n, _ in kg.relation_choices(1) if n] == [4, 5]  # b: inverse owns (from a), inverse knows (d)
 
 
+def test_known_in_names_the_split_of_each_known_answer_both_ways():
+    from backend.kg.loader import KGData
+    from backend.methods.redgnn.explain import known_in
+
+    t = lambda *rows: torch.tensor(rows, dtype=torch.long).reshape(-1, 3)  # noqa: E731
+    kg = KGData("toy", ["a", "b", "c", "d"], ["likes", "owns"], facts=t((0, 1, 1)), train=t((0, 1, 2), (3, 0, 0)),
+                valid=t((0, 1, 3)), test=t((0, 1, 1), (2, 0, 0)))
+    assert known_in(kg, 0, 1) == {1: "facts", 2: "train", 3: "valid"}  # (a, owns, b) also in test: facts first
+    assert known_in(kg, 0, 0 + 2) == {3: "train", 2: "test"}            # inverse of likes: d likes a, c likes a
+    assert known_in(kg, 1, 0) == {}
+
+
 def test_cli_finds_the_inductive_checkpoint_without_setting():
     import argparse
 

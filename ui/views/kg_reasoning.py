@@ -247,7 +247,7 @@ def explain_clicked_row(table_key: str, pick_key: str) -> None:
 
 def answers_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The columns shown; the entity id only where the dataset has labels that differ from its ids."""
-    columns = ["rank", "label", "entity", "score", "filtered_rank", "known_fact", "reached"]
+    columns = ["rank", "label", "entity", "score", "filtered_rank", "known_fact", "known_in", "reached"]
     if (frame["label"] == frame["entity"]).all():
         columns.remove("entity")
     return frame[columns]
@@ -263,6 +263,10 @@ ANSWER_COLUMNS = {
         help="Rank if this entity were the answer, with the other known answers removed (average ties)"),
     "known_fact": st.column_config.CheckboxColumn(
         "known fact", help="(head, relation, answer) is in the graph or in the train/valid/test splits"),
+    "known_in": st.column_config.TextColumn(
+        "known in", help="The split that holds the fact. The model reasons over the facts (on a transductive "
+                         "dataset also over the train triples); valid and test facts are held out from that graph, "
+                         "so ranking one high is a prediction, not a memory"),
     "reached": st.column_config.CheckboxColumn(
         "reached", help="Within L propagation steps of the head; unreached entities score exactly 0"),
 }
@@ -319,7 +323,7 @@ def query_section(lm, src: Source, texts: list[str], tag: str) -> None:
 
     def answer_text(i: int) -> str:
         row = rows[i]
-        flags = ", known fact" if row["known_fact"] else ""
+        flags = f", known fact in {row['known_in']}" if row["known_fact"] else ""
         return f"{row['rank']}. {row['label']} (score {row['score']:.3f}{flags})"
 
     c1, c2, c3 = st.columns([3, 1, 1])

@@ -155,11 +155,28 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     order = torch.argsort(scores, descending=True, stable=True)[:top].cpu()
     every = torch.ones(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
     ranks = filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))  # as if each entity were the answer
+    where = known_in(lm.kg, h, r)
     rows = []
     for e in order.tolist():
         rows.append({"entity": lm.kg.entities[e], "label": lm.kg.entity_label(e), "score": float(scores[e]),
-                     "filtered_rank": float(ranks[e]), "known_fact": bool(known[e]), "reached": bool(reached[e])})
+                     "filtered_rank": float(ranks[e]), "known_fact": bool(known[e]), "known_in": where.get(e, ""),
+                     "reached": bool(reached[e])})
     return pd.DataFrame(rows)
+
+
+def known_in(kg, head: int, relation: int) -> dict[int, str]:
+    """answer -> the split that holds (head, relation, answer) ("facts", "train", "valid" or "test"; the first of
+    them when several do), relation in the doubled space ('inverse of r' reads (answer, r, head))."""
+    found: dict[int, str] = {}
+    for split in ("facts", "train", "valid", "test"):
+        triples = getattr(kg, split).cpu()
+        if relation < kg.n_rel:
+            answers = triples[(triples[:, 0] == head) & (triples[:, 1] == relation), 2]
+        else:
+            answers = triples[(triples[:, 2] == head) & (triples[:, 1] == relation - kg.n_rel), 0]
+        for a in answers.tolist():
+            found.setdefault(a, split)
+    return found
 
 
 def r_digraph(traces: list[LayerTrace], answer: int) -> list[torch.Tensor]:

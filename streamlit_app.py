@@ -1,7 +1,11 @@
 """Entry point of the dashboard: ``streamlit run streamlit_app.py``.
 
 Builds the navigation (st.navigation over ui/views/*.py, grouped in sections) and the sidebar
-shared by every page: the data root in use and the device models run on.
+shared by every page: the background jobs running now (progress, time left, a link to the page that
+holds each job's panel), the data root in use and the device models run on.
+
+The entry point stays light: it imports neither torch nor plotly before a page draws. The device line
+(torch) is filled in after the page has run, into a slot reserved in the sidebar.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` from another folder
     sys.path.insert(0, str(ROOT))
 
 from ui import PAGES, VIEWS_DIR, PageSpec  # noqa: E402
+from ui.components.running_jobs import running_jobs_sidebar  # noqa: E402
 
 st.set_page_config(page_title="Parsimony explorer", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -61,19 +66,28 @@ def _data_root_text() -> tuple[str, str, bool] | None:
     return str(root), origin, root.is_dir()
 
 
-def sidebar() -> None:
+def sidebar():
+    """The shared sidebar; returns the slot the device line goes into once the page has run."""
     with st.sidebar:
+        running_jobs_sidebar()
         data_root = _data_root_text()
         if data_root is not None:
             path, origin, present = data_root
             st.caption("Data root" + (f", from {origin}" if origin.startswith("$") else "")
                        + ("" if present else " (not created yet)"))
             st.code(path, language=None, wrap_lines=True)
+        device = st.container()
+        st.caption("Set `PARSIMONY_DATA` / `PARSIMONY_DEVICE` before starting to change them.")
+    return device
+
+
+def device_line(slot) -> None:
+    with slot:
         st.caption("Device")
         st.code(_device_text(), language=None, wrap_lines=True)
-        st.caption("Set `PARSIMONY_DATA` / `PARSIMONY_DEVICE` before starting to change them.")
 
 
 navigation = st.navigation(build_navigation(), position="sidebar", expanded=True)
-sidebar()
+device_slot = sidebar()
 navigation.run()
+device_line(device_slot)  # after the page: its first paint never waits for torch's import

@@ -41,6 +41,23 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def config_flag(name: str) -> str:
+    """A config field's command-line flag: 'n_tbatch' -> '--n-tbatch' (the one field-to-flag mapping)."""
+    return "--" + name.replace("_", "-")
+
+
+def config_argv(config: Any, defaults: Any | None = None) -> list[str]:
+    """The flags that set ``config``'s fields on the command line, for those that differ from ``defaults`` (all
+    fields when None; never the dataset, which --dataset names): what a page's train panel passes to `train`."""
+    argv = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.name == "dataset" or value is None or (defaults is not None and value == getattr(defaults, f.name)):
+            continue
+        argv += [config_flag(f.name), str(value).lower() if isinstance(value, bool) else str(value)]
+    return argv
+
+
 def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
     """One --flag per dataclass field; default None means 'the dataset's paper default'."""
     for f in dataclasses.fields(config_cls):
@@ -48,7 +65,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None
             continue
         ftype = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
             str(f.type).split("|")[0].strip(), str)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None, metavar=f.name.upper(),
+        parser.add_argument(config_flag(f.name), dest=f"cfg_{f.name}", default=None, metavar=f.name.upper(),
                             type=_bool if ftype is bool else ftype, help="(default: the dataset's setting)")
 
 
@@ -68,6 +85,8 @@ def _model_dir(method, args) -> Path:
     from backend.core.store import default_model_dir
 
     if getattr(args, "model", None):
+        if not (Path(args.model) / "card.json").exists():
+            raise UserError(f"no checkpoint at {args.model} (a checkpoint folder holds card.json and model.pt)")
         return Path(args.model)
     if not getattr(args, "dataset", None):
         raise UserError("give --model PATH or --dataset NAME")
@@ -85,12 +104,34 @@ def _model_dir(method, args) -> Path:
         own = runs_root() / method.name / args.dataset  # where `train` writes a run on an imported graph
         if (own / "card.json").exists():
             return own
+    if not (folder / "card.json").exists():
+        raise UserError(_no_checkpoint_message(method, args.dataset, setting))
     return folder
 
 
-def _graph_kwargs(args) -> dict:
-    """{"graph": NAME} when --graph was given (only methods that apply checkpoints to graphs have the flag)."""
-    return {"graph": args.graph} if getattr(args, "graph", None) else {}
+def _no_checkpoint_message(method, dataset: str, setting: str | None) -> str:
+    """Why there is no checkpoint for ``dataset``: an unknown dataset (with close names) or one not trained yet;
+    the checkpoints and datasets that exist, and the command that would make one."""
+    import difflib
+
+    from backend.core.store import list_cards
+
+    cards = sorted({c.dataset + (f" ({c.setting})" if c.setting not in ("", "default", "transductive") else "")
+                    for c in list_cards(method=method.name)})
+    known = method.all_datasets()
+    shipped = f"{method.title} checkpoints: {', '.join(cards) if cards else 'none yet'}"
+    if dataset not in known:
+        close = difflib.get_close_matches(dataset, list(dict.fromkeys(known)), n=3, cutoff=0.5)
+        return (f"unknown dataset {dataset!r} for {method.title}" + (f"; did you mean {', '.join(close)}?" if close else "")
+                + f"\n  {shipped}\n  datasets: {', '.join(known)}")
+    wanted = f"dataset {dataset!r}" + (f", setting {setting!r}" if setting else "")
+    return (f"no {method.title} checkpoint for {wanted}\n  {shipped}\n"
+            f"  train one: python -m backend train {method.name} --dataset {dataset}")
+
+
+def _load_options(method, args) -> dict:
+    """The method's load options given on the command line (e.g. RED-GNN's --graph NAME)."""
+    return {name: getattr(args, name) for name in method.capabilities.load_options if getattr(args, name, None)}
 
 
 def cmd_list(args) -> int:
@@ -129,24 +170,39 @@ def cmd_fetch(args) -> int:
     return 0
 
 
+#: problem rows an import-graph that stops prints (--keep-going lists them all)
+PROBLEMS_SHOWN = 20
+
+
 def cmd_import_graph(args) -> int:
+    from backend.core.tables import IncompleteTable, Problem
     from backend.kg.loader import load_redgnn_layout
     from backend.kg.user_graphs import import_graph
 
     extend = load_redgnn_layout(args.extend, args.data_dir) if args.extend else None
-    report = import_graph(Path(args.file), args.name, valid_fraction=args.valid_fraction,
-                          test_fraction=args.test_fraction, seed=args.seed, replace=args.replace,
-                          labels=Path(args.labels) if args.labels else None, extend=extend)
-    for line in report.problems:
-        print(f"skipped {line}", file=sys.stderr)
+    try:
+        report = import_graph(Path(args.file), args.name, valid_fraction=args.valid_fraction,
+                              test_fraction=args.test_fraction, seed=args.seed, replace=args.replace,
+                              labels=Path(args.labels) if args.labels else None, extend=extend,
+                              keep_going=args.keep_going)
+    except IncompleteTable as exc:
+        table = exc.table
+        print(f"error: {exc.what}: {table.headline()}; nothing was written", file=sys.stderr)
+        for line in table.problem_lines(PROBLEMS_SHOWN):
+            print(f"  {line}", file=sys.stderr)
+        print(f"fix these rows, or pass --keep-going to import the {table.rows_read:,} rows that can be read and list "
+              "the others", file=sys.stderr)
+        return 2
+    for problem in report.problem_rows:
+        print(f"not read: {Problem(**problem)}", file=sys.stderr)
     for line in (report.labels or {}).get("problems", []):
-        print(f"skipped label {line}", file=sys.stderr)
+        print(f"labels: {line}", file=sys.stderr)
     print("\n".join(report.lines()))
     from backend.registry import METHODS
 
     print(f"wrote {report.folder}")
     for m in METHODS.values():
-        if m.imports_graphs:
+        if m.more_datasets and report.name in m.more_datasets():
             print(f"train on it: python -m backend train {m.name} --dataset {report.name}")
     return 0
 
@@ -190,28 +246,54 @@ def cmd_train(args) -> int:
     if args.progress_file:
         progress = TeeProgress(progress, FileProgress(args.progress_file))
     card = train(config, progress, device=args.device, data_dir=args.data_dir)
-    print(json.dumps({"model_dir": card.path, "metrics": card.metrics}, indent=1))
+    print(json.dumps({"model_dir": card.path, "metrics": {split: card.flat_metrics(split) for split in card.metrics}},
+                     indent=1))
+    return 0
+
+
+def cmd_search(args) -> int:
+    """`search METHOD --dataset D [config flags] [--workers N]`: the method's resumable search (a killed one resumes
+    from its trajectory.jsonl when run again)."""
+    from backend.core.progress import FileProgress, TeeProgress, TqdmProgress
+    from backend.core.search import LocalProcessExecutor, SerialExecutor
+    from backend.registry import get_method, require_verb
+
+    method = get_method(args.method)
+    search = require_verb(method, "search")
+    config = _build_config(method, args)
+    progress = TqdmProgress()
+    if args.progress_file:
+        progress = TeeProgress(progress, FileProgress(args.progress_file))
+    executor = SerialExecutor() if args.workers <= 1 else LocalProcessExecutor(workers=args.workers)
+    try:
+        result = search(config, progress, device=args.device, data_dir=args.data_dir, executor=executor)
+    finally:
+        executor.close()
+    best = result.best or {}
+    print(json.dumps({"trajectory": str(result.trajectory), "evaluated": result.evaluated, "resumed": result.resumed,
+                      "best": {"candidate": best.get("candidate"), "score": best.get("score")},
+                      "seconds": round(result.seconds, 1)}, indent=1))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from backend.registry import get_method, require_verb
+    from backend.registry import get_method
 
     method = get_method(args.method)
     if getattr(args, "graph", None) and not args.dataset and not args.model:
         return _compare_on_graph(method, args)
     args.split = args.split or "test"
     if getattr(args, "breakdown", False):
-        frame = require_verb(method, "breakdown")(_model_dir(method, args), split=args.split, device=args.device,
-                                                  data_dir=args.data_dir, **_graph_kwargs(args))
+        frame = method.breakdown(_model_dir(method, args), args.split, device=args.device, data_dir=args.data_dir,
+                                 **_load_options(method, args))
         if args.output:
             frame.to_csv(args.output, index=False)
-            print(f"wrote {len(frame)} rows (one per {method.breakdown_by}) to {args.output}")
+            print(f"wrote {len(frame)} rows (one per {method.capabilities.breakdown_by}) to {args.output}")
         else:
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         return 0
-    metrics = require_verb(method, "evaluate")(_model_dir(method, args), split=args.split, device=args.device,
-                                               data_dir=args.data_dir, **_graph_kwargs(args))
+    metrics = method.evaluate(_model_dir(method, args), args.split, device=args.device, data_dir=args.data_dir,
+                              **_load_options(method, args))
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {len(metrics)} metrics to {args.output}")
@@ -222,10 +304,8 @@ def cmd_evaluate(args) -> int:
 
 def _compare_on_graph(method, args) -> int:
     """`evaluate METHOD --graph NAME` without a checkpoint: every checkpoint that applies, ranked on valid."""
-    from backend.registry import require_verb
-
-    frame, skipped = require_verb(method, "compare_on_graph")(args.graph, split=args.split or "valid",
-                                                              device=args.device, data_dir=args.data_dir)
+    frame, skipped = method.extras["compare_on_graph"](args.graph, split=args.split or "valid", device=args.device,
+                                                       data_dir=args.data_dir)
     for line in skipped:
         print(f"left out {line}", file=sys.stderr)
     if args.output:
@@ -239,14 +319,11 @@ def _compare_on_graph(method, args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from backend.registry import get_method, require_verb
+    from backend.registry import get_method
 
     method = get_method(args.method)
-    query = _parse_query(args.query)
-    if args.input:
-        query["input"] = args.input
-    frame = require_verb(method, "predict")(_model_dir(method, args), query, data_dir=args.data_dir,
-                                            **_graph_kwargs(args))
+    frame = method.predict(_model_dir(method, args), _parse_query(args.query), table=getattr(args, "input", None),
+                           device=args.device, data_dir=args.data_dir, **_load_options(method, args))
     for line in frame.attrs.get("problems", []):  # rows of the input that could not be used
         print(f"skipped {line}", file=sys.stderr)
     if args.output:
@@ -258,11 +335,11 @@ def cmd_predict(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from backend.registry import get_method, require_verb
+    from backend.registry import get_method
 
     method = get_method(args.method)
-    evidence = require_verb(method, "explain")(_model_dir(method, args), _parse_query(args.query),
-                                               data_dir=args.data_dir, **_graph_kwargs(args))
+    evidence = method.explain(_model_dir(method, args), _parse_query(args.query), device=args.device,
+                              data_dir=args.data_dir, **_load_options(method, args))
     if args.output:
         Path(args.output).write_text(evidence.to_json(), encoding="utf-8")
         print(f"wrote evidence ({len(evidence.edges)} edges, {len(evidence.paths)} paths) to {args.output}")
@@ -273,6 +350,7 @@ def cmd_explain(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from backend.core.tables import QUOTING_RULES, upload_limit_bytes
     from backend.registry import METHODS
 
     parser = argparse.ArgumentParser(prog="python -m backend", description="Parsimony explorer backend")
@@ -286,8 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="dataset names (see `list`), or 'all'")
     p.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
     p.set_defaults(func=cmd_fetch)
-    p = sub.add_parser("import-graph", help="make a CSV/TSV of (head, relation, tail) triples a knowledge graph "
-                                            "to train and query (split at random into training, valid and test)")
+    about = ("make a CSV/TSV of (head, relation, tail) triples a knowledge graph to train and query (split at "
+             "random into training, valid and test)")
+    p = sub.add_parser("import-graph", help=about,
+                       description=f"{about[0].upper()}{about[1:]}. {QUOTING_RULES} Every row is read or listed "
+                                   "with its line number and reason; unless --keep-going, one row that cannot be "
+                                   "read stops the import before anything is written (exit 2). Files over "
+                                   f"{upload_limit_bytes() // 2**20} MB ([server] maxUploadSize in "
+                                   ".streamlit/config.toml) are refused.")
     p.add_argument("file", help="CSV or TSV with columns head, relation, tail (a header is optional)")
     p.add_argument("--name", required=True, help="the graph's name, used as --dataset NAME afterwards")
     p.add_argument("--valid-fraction", type=float, default=0.1, help="share of triples held out for validation")
@@ -300,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the table to a dataset in the RED-GNN layout (family, umls, WN18RR, fb15k-237): its "
                         "triples join the graph and always train, its labels come along, and the valid and test "
                         "triples are drawn from the table's own")
+    p.add_argument("--keep-going", action="store_true",
+                   help="import the rows that can be read and list every other one (line and reason) on stderr; "
+                        "without it a row that cannot be read (graph or labels) imports nothing")
     p.set_defaults(func=cmd_import_graph)
     p = sub.add_parser("map-relations", help="say which checkpoint relation a relation of an imported graph means, "
                                              "so a checkpoint can reason over the graph (--graph) untrained")
@@ -314,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs = {
         "train": ("train a model and save model.pt + card.json", cmd_train),
+        "search": ("search the method's structures or formulas (resumable: run again to continue)", cmd_search),
         "evaluate": ("evaluate a checkpoint (reproduces its card's metrics)", cmd_evaluate),
         "predict": ("ranked predictions for a query", cmd_predict),
         "explain": ("evidence for a prediction", cmd_explain),
@@ -322,15 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
         vp = sub.add_parser(verb, help=help_text)
         msub = vp.add_subparsers(dest="method", required=True, metavar="METHOD")
         for m in METHODS.values():
-            if getattr(m, verb) is None:
+            if {"train": m.train, "search": m.search}.get(verb, m.load) is None:
                 continue
             mp = msub.add_parser(m.name, help=m.task)
-            mp.add_argument("--dataset", required=verb == "train",
+            mp.add_argument("--dataset", required=verb in ("train", "search"),
                             help="one of " + ", ".join(m.datasets) + (", or a graph made with import-graph"
-                                                                     if m.imports_graphs else "")
+                                                                     if m.more_datasets else "")
                             if m.datasets else None)
             mp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: $PARSIMONY_DEVICE or auto)")
-            if verb == "train":
+            if verb == "search":
+                mp.add_argument("--workers", type=int, default=1,
+                                help="candidates evaluated at once in local processes (default 1: in this process)")
+            if verb in ("train", "search"):
                 mp.add_argument("--progress-file", default=None, help="also append progress events (JSON lines) here")
                 if m.config_for is not None:
                     import inspect
@@ -343,26 +434,28 @@ def build_parser() -> argparse.ArgumentParser:
                 mp.add_argument("--model", default=None, help="checkpoint folder (default: models/<method>/<dataset>)")
                 mp.add_argument("--setting", default=None,
                                 help="checkpoint variant, e.g. inductive (default: the dataset's one checkpoint)")
-                if m.applies_to_graphs:
+                if "graph" in m.capabilities.load_options:
                     mp.add_argument("--graph", default=None, metavar="NAME",
                                     help="reason over this graph made with import-graph instead of the checkpoint's "
                                          "own, without training: triples whose relation the checkpoint does not "
                                          "know are left out" + ("; without --dataset or --model, every checkpoint "
                                                                "that applies, ranked on the graph's valid triples"
-                                                               if verb == "evaluate" and m.compare_on_graph else ""))
+                                                               if verb == "evaluate" and "compare_on_graph" in m.extras
+                                                               else ""))
             if verb == "evaluate":
                 mp.add_argument("--split", default=None, choices=["valid", "test"],
                                 help="default: test; valid when --graph compares every checkpoint")
                 mp.add_argument("--output", default=None, help="write the metrics (JSON) or the breakdown (CSV) here")
-                if m.breakdown is not None:
+                if m.capabilities.breakdown_by:
                     mp.add_argument("--breakdown", action="store_true",
-                                    help=f"the metrics per {m.breakdown_by}, one row each")
+                                    help=f"the metrics per {m.capabilities.breakdown_by}, one row each")
             if verb in ("predict", "explain"):
                 mp.add_argument("--query", nargs="+", default=[], metavar="KEY=VALUE",
-                                help="query fields: " + ", ".join(m.query_fields))
+                                help="query fields: " + ", ".join(f.name + ("" if f.required else " (optional)")
+                                                                  for f in m.capabilities.query))
                 mp.add_argument("--output", default=None, help="write CSV (predict) or JSON (explain) here")
-                if verb == "predict" and m.input_help:
-                    mp.add_argument("--input", default=None, metavar="FILE", help=m.input_help)
+                if verb == "predict" and m.capabilities.input_columns:
+                    mp.add_argument("--input", default=None, metavar="FILE", help=m.capabilities.input_help)
                 mp.add_argument("--top", type=int, default=20)
             mp.set_defaults(func=func)
     return parser

@@ -2,14 +2,26 @@
 
 Methods whose implementation has not landed yet are listed with their metadata only
 (``implemented`` is False) so the dashboard can say so; adding one is a folder plus a line here.
+A method from outside the project (a plug-in, the tests' toy method) joins with :func:`register`, or for
+every process at once by naming it in ``$PARSIMONY_METHODS`` ("package.module:OBJECT", comma-separated).
 """
 from __future__ import annotations
 
-from backend.core.method import Method, MethodNotImplemented
+import importlib
+import os
+
+from backend.core.method import Capabilities, Method, MethodNotImplemented
+
+
+#: the headline metric (and whether higher is better) each planned method's issue names
+_PLANNED_HEADLINES = {"autoblm": ("mrr", True), "emergnn": ("f1", True), "par": ("roc_auc", True),
+                      "pacia": ("roc_auc", True), "coldnas": ("mse", False), "gsr": ("mse", False)}
 
 
 def _planned(name, title, task, explains, paper, area, datasets) -> Method:
-    return Method(name=name, title=title, task=task, explains=explains, paper=paper, area=area, datasets=datasets)
+    headline, higher = _PLANNED_HEADLINES[name]
+    return Method(name=name, title=title, task=task, explains=explains, paper=paper, area=area, datasets=datasets,
+                  capabilities=Capabilities(headline=headline, higher_is_better=higher))
 
 
 def _load() -> dict[str, Method]:
@@ -39,7 +51,24 @@ def _load() -> dict[str, Method]:
     return {m.name: m for m in methods}
 
 
+def _plugins() -> list[Method]:
+    """The methods named in $PARSIMONY_METHODS ("module:OBJECT", comma-separated)."""
+    found = []
+    for spec in filter(None, (part.strip() for part in os.environ.get("PARSIMONY_METHODS", "").split(","))):
+        module, _, name = spec.partition(":")
+        found.append(getattr(importlib.import_module(module), name or "METHOD"))
+    return found
+
+
 METHODS: dict[str, Method] = _load()
+for _method in _plugins():
+    METHODS[_method.name] = _method
+
+
+def register(method: Method) -> Method:
+    """Add (or replace) a method in :data:`METHODS`; returns it."""
+    METHODS[method.name] = method
+    return method
 
 
 def get_method(name: str) -> Method:

@@ -74,7 +74,7 @@ def main() -> None:
             config.output = str(Path(tmp) / str(seed))
             t0 = time.perf_counter()
             card = train(config, device=device, data_dir=args.data_dir)
-            runs.append({"seed": seed, "test": {m: card.metrics["test"][m] for m in METRICS},
+            runs.append({"seed": seed, "test": {m: card.flat_metrics("test")[m] for m in METRICS},
                          "valid_mrr": card.metrics["valid"]["mrr"], "best_epoch": card.train["best_epoch"],
                          "epochs": card.train["epochs"], "train_seconds": card.train["seconds"],
                          "wall_seconds": round(time.perf_counter() - t0, 1)})

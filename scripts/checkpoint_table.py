@@ -26,7 +26,7 @@ def checkpoint_rows(method: str) -> list[str]:
             "best epoch (valid) | training time | device |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for c in cards:
-        test = (c.metrics or {}).get("test", {})
+        test = c.flat_metrics("test")
         train = c.train or {}
         resplit = inductive_queries_of(train) == "resplit"
         name = c.dataset + (" (inductive, re-split)" if resplit else " (inductive)" if c.setting == "inductive" else "")

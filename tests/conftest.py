@@ -35,6 +35,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
+_SECONDS_BY_AREA: dict[str, float] = {}
+#: test files by the method (or shared area) they test, for the suite's time budget (about 3 minutes a method)
+AREAS = ("redgnn", "kg", "autoblm", "emergnn", "par", "pacia", "coldnas", "gsr", "toy")  # "kg": the RED-GNN page
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    words = Path(report.fspath).stem.split("_")  # test_redgnn_apply -> redgnn; test_evidence_parts -> shared
+    area = next((a for a in AREAS if a in words), "shared").replace("kg", "redgnn")
+    _SECONDS_BY_AREA[area] = _SECONDS_BY_AREA.get(area, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the suite's time goes, per method (budget: about 3 minutes each on a 2-core CPU)."""
+    if _SECONDS_BY_AREA:
+        terminalreporter.write_line("time by method: " + ", ".join(
+            f"{area} {seconds / 60:.1f} min" for area, seconds in sorted(_SECONDS_BY_AREA.items(),
+                                                                           key=lambda kv: -kv[1])))
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT

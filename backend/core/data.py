@@ -7,6 +7,22 @@ bytes, sha256, public URL, licence. Files may be stored gzip-compressed: for a c
 (checked against ``source_sha256``); loaders accept either form (:func:`data_file`,
 :func:`open_text`).
 
+Downloads go through pooch (``pooch.retrieve`` with ``known_hash="sha256:..."`` and a
+``pooch.HTTPDownloader`` whose progress bar forwards to the project's progress callback): pooch
+skips a file already there with the right hash, streams into a temporary file next to the target,
+checks the sha256, deletes a download that does not match and moves a matching one into place.
+Hand-written here, because pooch does not do it:
+
+- placing each file at its catalog path under the data root, in the form its URL serves (the plain
+  ``X`` of a catalog ``X.gz`` whose URL serves the original; no decompression or recompression);
+  a corrupt copy in the other form is moved aside (``.corrupt``) so it cannot shadow the download;
+- resuming: pooch restarts an interrupted download from zero, so bytes are kept in ``TARGET.part``
+  and a retry asks for the rest with an HTTP Range request (:class:`_ResumingDownloader`);
+- ``--force`` (pooch keeps a file whose hash matches): the new copy is downloaded beside the old
+  one and replaces it only once verified;
+- extras pinned by a git blob id (not a hash pooch knows) are checked after the download;
+- one-line :class:`DataError` messages instead of requests'/pooch's exceptions.
+
 Expected problems raise :class:`DataMissingError` (data not there: the message names the dataset
 and the exact ``python -m backend fetch-data`` command) or a :class:`DataError` (a ``ValueError``:
 unknown name, failed download, wrong checksum, file that cannot be downloaded directly), each
@@ -20,6 +36,7 @@ import io
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -37,6 +54,7 @@ APP_NAME = "parsimony-explorer"
 FETCH_COMMAND = "python -m backend fetch-data"
 TIMEOUT = (15, 60)          # requests (connect, read) timeouts in seconds
 CHUNK = 1 << 16             # download chunk, bytes
+USER_AGENT = f"{APP_NAME} (python pooch)"
 _DIRECT_TRANSFORMS = ("verbatim", "gzip", "none (byte copy", "byte copy")
 
 Progress = Callable[[ProgressEvent], None]
@@ -419,7 +437,105 @@ def verify_data(names: list[str] | None, root: Path, progress: Progress | None =
     return results
 
 
-# --------------------------------------------------------------------------- download
+# --------------------------------------------------------------------------- download (pooch)
+
+class _ProgressBar:
+    """The progress-bar object ``pooch.HTTPDownloader`` drives (``total``, ``update``, ``reset``, ``close``),
+    forwarding ``ProgressEvent(stage="download NAME", step=bytes of the file so far, total)`` to a callback.
+
+    pooch counts chunk sizes (not bytes written) and sets ``total`` to the reply's Content-Length (0 when
+    unknown; only the rest of the file for a resumed download), so the step is read from the file itself.
+    """
+
+    def __init__(self, progress: Progress, stage: str, fh) -> None:
+        self._progress, self._stage, self._fh = progress, stage, fh
+        self._total: int | None = None
+        self._last: int | None = None
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    @total.setter
+    def total(self, remaining: int) -> None:
+        self._total = self._fh.tell() + remaining if remaining else None
+        self.update(0)
+
+    def update(self, n: int) -> None:
+        step = self._fh.tell()
+        if step != self._last:
+            self._last = step
+            self._progress(ProgressEvent(stage=self._stage, step=step, total=self._total))
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _RangeMismatch(Exception):
+    """The server answered a resumed request with a byte range we did not ask for."""
+
+
+class _ResumingDownloader:
+    """A pooch downloader: ``pooch.HTTPDownloader`` writing into ``part``, resumed with an HTTP Range request.
+
+    pooch cannot resume (it streams into a fresh temporary file and deletes it on failure), so the
+    bytes are kept in ``TARGET.part`` across tries and handed to pooch's temporary file when complete;
+    pooch then checks the sha256 and moves it into place (or deletes it). A 206 reply with the
+    matching Content-Range is appended; a 200 reply (server ignored Range) restarts the file; 416
+    (range not satisfiable) means ``part`` is probably complete already (the hash decides).
+    """
+
+    def __init__(self, part: Path, progress: Progress, stage: str) -> None:
+        self.part, self.progress, self.stage = part, progress, stage
+
+    def __call__(self, url: str, output_file: str, pooch_obj) -> None:
+        try:
+            self._download(url, output_file, pooch_obj)
+        finally:
+            if self.part.exists() and not self.part.stat().st_size:
+                self.part.unlink()  # nothing received: nothing to resume
+
+    def _download(self, url: str, output_file: str, pooch_obj) -> None:
+        import pooch
+        import requests
+
+        for _ in range(2):
+            offset = self.part.stat().st_size if self.part.exists() else 0
+            headers = {"User-Agent": USER_AGENT}
+            if offset:  # byte offsets of the stored file: ask for it unencoded
+                headers.update({"Range": f"bytes={offset}-", "Accept-Encoding": "identity"})
+            with open(self.part, "ab") as fh:
+
+                def check_range(response, *args, **kwargs):
+                    if offset and response.status_code == 206:
+                        if not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                            fh.seek(0)
+                            fh.truncate()
+                            raise _RangeMismatch
+                    elif offset and response.status_code == 200:
+                        fh.seek(0)
+                        fh.truncate()
+
+                bar = _ProgressBar(self.progress, self.stage, fh)
+                http = pooch.HTTPDownloader(progressbar=bar, chunk_size=CHUNK, timeout=TIMEOUT, headers=headers,
+                                            hooks={"response": check_range})
+                try:
+                    http(url, fh, pooch_obj)
+                except _RangeMismatch:
+                    continue  # start again from zero
+                except requests.exceptions.HTTPError as exc:
+                    if not (offset and exc.response is not None and exc.response.status_code == 416):
+                        raise
+                done = fh.tell()
+            if bar.total is not None and done < bar.total:
+                raise requests.exceptions.ConnectionError(f"connection closed after {done} of {bar.total} bytes")
+            os.replace(self.part, output_file)
+            return
+        raise requests.exceptions.ConnectionError("the server answered with an unexpected byte range twice")
+
 
 def _short_reason(exc: Exception, url: str) -> str:
     import requests
@@ -431,47 +547,63 @@ def _short_reason(exc: Exception, url: str) -> str:
         return f"timed out talking to {host}"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return f"no connection to {host} (offline, blocked or unreachable)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"the connection to {host} broke off during the download"
     return f"{type(exc).__name__}"
 
 
-def _download(url: str, part: Path, progress: Progress, label: str, session) -> None:
-    """Download ``url`` into ``part``, resuming from its current size with an HTTP Range request.
+def _retrieve(url: str, target: Path, sha256: str | None, progress: Progress, *, what: str, name: str,
+              force: bool = False, check: Callable[[Path], tuple[str, str, str] | None] | None = None) -> Path:
+    """``pooch.retrieve`` ``url`` to ``target`` (resumable, sha256-checked when ``sha256`` is given).
 
-    A 206 reply with a matching Content-Range is appended; a 200 reply (server ignored Range)
-    restarts the file; 416 (range not satisfiable) means ``part`` is probably complete already.
+    ``what`` names the file in download errors, ``name`` in checksum errors. ``check(path)`` is a
+    further test of the download before it replaces ``target`` (returns (kind, expected, got) when
+    it fails). With ``force`` an existing ``target`` is downloaded again (pooch alone would keep a
+    copy whose hash matches); it is replaced only by a verified download.
     """
+    import pooch
     import requests
 
-    for attempt in range(2):
-        offset = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
-        with session.get(url, headers=headers, stream=True, timeout=TIMEOUT) as r:
-            if offset and r.status_code == 416:
-                return
-            if offset and r.status_code == 206:
-                content_range = r.headers.get("Content-Range", "")
-                if not content_range.startswith(f"bytes {offset}-"):
-                    part.unlink()  # a range we did not ask for: start again from zero
-                    continue
-                mode = "ab"
-            else:
-                r.raise_for_status()
-                if r.status_code != 200:
-                    raise requests.exceptions.HTTPError(response=r)
-                mode, offset = "wb", 0
-            length = r.headers.get("Content-Length")
-            total = offset + int(length) if length and length.isdigit() else None
-            done = offset
-            progress(ProgressEvent(stage=label, step=done, total=total))
-            with open(part, mode) as fh:
-                for chunk in r.iter_content(CHUNK):
-                    fh.write(chunk)
-                    done += len(chunk)
-                    progress(ProgressEvent(stage=label, step=done, total=total))
-            if total is not None and done < total:
-                raise requests.exceptions.ConnectionError(f"connection closed after {done} of {total} bytes")
-            return
-    raise requests.exceptions.ConnectionError("the server answered with an unexpected byte range twice")
+    target = Path(target)
+    dest = target
+    if force and target.exists():
+        dest = target.with_name(f".{target.name}.refetch")
+        dest.unlink(missing_ok=True)  # a leftover would count as downloaded when no hash is pinned
+    part = target.with_name(target.name + ".part")
+    downloader = _ResumingDownloader(part, progress, f"download {target.name}")
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # pooch's INFO lines speak to pooch users ("use this known_hash"); not ours
+    try:
+        pooch.retrieve(url, known_hash=f"sha256:{sha256}" if sha256 else None, fname=dest.name, path=dest.parent,
+                       downloader=downloader)
+    except requests.exceptions.RequestException as exc:
+        kept = " (partial download kept; the next try resumes)" if part.exists() and part.stat().st_size else ""
+        network = isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                                   requests.exceptions.ChunkedEncodingError))
+        raise DownloadError(f"cannot download {what} from {url}: {_short_reason(exc, url)}{kept}",
+                            network=network) from None
+    except ValueError as exc:  # pooch: hash mismatch; it has deleted the download
+        if "hash" not in str(exc):
+            raise
+        found = re.search(r"\bgot ([0-9a-fA-F]{64})\b", str(exc))
+        got = found.group(1).lower() if found else "a different one"
+        raise ChecksumError(f"checksum mismatch for {name}: expected sha256 {sha256}, got {got}; "
+                            f"refused, the download was deleted") from None
+    except OSError as exc:
+        raise DataError(f"cannot write {dest}: {exc.strerror or exc} (choose a writable data root with "
+                        f"--data-dir or PARSIMONY_DATA)") from None
+    finally:
+        logger.setLevel(level)
+    failed = check(dest) if check is not None else None
+    if failed:
+        dest.unlink()
+        kind, expected, got = failed
+        raise ChecksumError(f"checksum mismatch for {name}: expected {kind} {expected}, got {got}; "
+                            f"refused, the download was deleted")
+    if dest != target:
+        os.replace(dest, target)
+    return target
 
 
 def _terminal_progress() -> Progress:
@@ -492,55 +624,27 @@ def _move_aside(p: Path) -> Path:
     return bad
 
 
-def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, session) -> Path:
-    """Download one file (resumable), verify it and move it into place. Returns its path."""
+def fetch_file(ds: Dataset, f: DataFile, root: Path, progress: Progress, force: bool = False) -> Path:
+    """Download one catalog file (resumable) to its path under ``root``, verified by sha256. Returns its path."""
     if not f.downloadable:
         raise NotDownloadableError(f"{f.path} cannot be downloaded directly ({f.why_not_downloadable}); "
                                    f"see {ds.readme} of the data mirror")
-    target = Path(root) / f.download_path
-    part = _fetch_part(f"{f.path} for '{ds.name}'", f.url, target, progress, session)
-    got = sha256_file(part)
-    if got != f.download_sha256:
-        bad = _move_aside(part)
-        raise ChecksumError(f"checksum mismatch for {f.download_path} ('{ds.name}'): expected sha256 "
-                            f"{f.download_sha256}, got {got}; refused, download kept aside as {bad}")
-    part.replace(target)
-    return target
+    return _retrieve(f.url, Path(root) / f.download_path, f.download_sha256, progress, force=force,
+                     what=f"{f.path} for '{ds.name}'", name=f"{f.download_path} ('{ds.name}')")
 
 
-def _fetch_part(what: str, url: str, target: Path, progress: Progress, session) -> Path:
-    """Download ``url`` to ``target``.part (resuming it); one-line DataErrors for network and disk problems."""
-    import requests
+def fetch_extra(ds: Dataset, e: ExtraFile, root: Path, progress: Progress, force: bool = False) -> Path:
+    """Download a file the mirror lacks; checked by sha256 (pooch) or git blob id when known."""
 
-    part = target.with_name(target.name + ".part")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _download(url, part, progress, f"download {target.name}", session)
-    except requests.exceptions.RequestException as exc:
-        kept = " (partial download kept; the next try resumes)" if part.exists() and part.stat().st_size else ""
-        network = isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
-        raise DownloadError(f"cannot download {what} from {url}: "
-                            f"{_short_reason(exc, url)}{kept}", network=network) from None
-    except OSError as exc:
-        raise DataError(f"cannot write {part}: {exc.strerror or exc} (choose a writable data root with "
-                        f"--data-dir or PARSIMONY_DATA)") from None
-    return part
+    def check_blob(p: Path) -> tuple[str, str, str] | None:
+        got = git_blob_id(p)
+        return None if got == e.git_blob else ("git blob id", e.git_blob, got)
 
-
-def fetch_extra(ds: Dataset, e: ExtraFile, root: Path, progress: Progress, session) -> Path:
-    """Download a file the mirror lacks; checked by sha256 or git blob id when known."""
-    target = Path(root) / e.path
-    part = _fetch_part(f"{e.path} for '{ds.name}' ({e.why})", e.url, target, progress, session)
-    if e.sha256 or e.git_blob:
-        kind, expected = ("sha256", e.sha256) if e.sha256 else ("git blob id", e.git_blob)
-        got = sha256_file(part) if e.sha256 else git_blob_id(part)
-        if got != expected:
-            bad = _move_aside(part)
-            raise ChecksumError(f"checksum mismatch for {e.path} ('{ds.name}'): expected {kind} {expected}, "
-                                f"got {got}; refused, download kept aside as {bad}")
-    else:
-        log.warning("%s: no checksum is pinned for this file; sha256 of the download: %s", e.path, sha256_file(part))
-    part.replace(target)
+    target = _retrieve(e.url, Path(root) / e.path, e.sha256, progress, force=force,
+                       what=f"{e.path} for '{ds.name}' ({e.why})", name=f"{e.path} ('{ds.name}')",
+                       check=check_blob if e.git_blob and not e.sha256 else None)
+    if not e.checked:
+        log.warning("%s: no checksum is pinned for this file; sha256 of the download: %s", e.path, sha256_file(target))
     return target
 
 
@@ -553,27 +657,23 @@ def fetch_dataset(name: str, root: Path, force: bool = False, progress: Progress
     mismatch, or files that cannot be downloaded directly (derived or archive members: the message
     points to the area README).
     """
-    import requests
-
     if progress is None:
         progress = _terminal_progress()
     datasets = _select([name], CATALOG)
     root = Path(root)
     paths: list[Path] = []
     failures: list[DataError] = []
-    with requests.Session() as session:
-        session.headers["User-Agent"] = f"{APP_NAME} (python requests)"
-        for ds in datasets:
-            try:
-                paths += _fetch_one(ds, root, force, progress, session)
-            except DownloadError as exc:
-                if len(datasets) == 1 or exc.network:
-                    raise _with_note(exc, ds)
-                failures.append(exc)
-            except DataError as exc:
-                if len(datasets) == 1:
-                    raise _with_note(exc, ds)
-                failures.append(exc)
+    for ds in datasets:
+        try:
+            paths += _fetch_one(ds, root, force, progress)
+        except DownloadError as exc:
+            if len(datasets) == 1 or exc.network:
+                raise _with_note(exc, ds)
+            failures.append(exc)
+        except DataError as exc:
+            if len(datasets) == 1:
+                raise _with_note(exc, ds)
+            failures.append(exc)
     if failures:
         raise DataError(f"{len(failures)} of {len(datasets)} datasets not fetched completely; first: {failures[0]}")
     return paths
@@ -587,7 +687,7 @@ def _with_note(exc: DataError, ds: Dataset) -> DataError:
     return exc
 
 
-def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session) -> list[Path]:
+def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress) -> list[Path]:
     paths, not_direct = [], []
     stage = f"fetch {ds.name}"
 
@@ -604,7 +704,9 @@ def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session
                 log.info("%s: verified, skipped", detail)
                 tick(i)
                 continue
-            if status == "corrupt" and f.downloadable:
+            # a corrupt copy at the download path is replaced by pooch once the new one is verified;
+            # one in the other form (X vs X.gz) would shadow the download, so it is moved aside
+            if status == "corrupt" and f.downloadable and existing != root / f.download_path:
                 try:
                     bad = _move_aside(existing)
                 except OSError as exc:
@@ -614,14 +716,14 @@ def _fetch_one(ds: Dataset, root: Path, force: bool, progress: Progress, session
         if not f.downloadable:
             not_direct.append(f)
             continue
-        paths.append(fetch_file(ds, f, root, progress, session))
+        paths.append(fetch_file(ds, f, root, progress, force=force))
         tick(i)
     for e in ds.extras:
         existing = next((p for p in (root / e.path, root / (e.path + ".gz")) if p.is_file()), None)
         if existing is not None and not force:
             paths.append(existing)
             continue
-        paths.append(fetch_extra(ds, e, root, progress, session))
+        paths.append(fetch_extra(ds, e, root, progress, force=force))
     summary = "" if not_direct else f"{ds.name}: {len(paths)} files present and verified under {root}"
     progress(ProgressEvent(stage=stage, step=len(ds.files), total=len(ds.files), message=summary))
     if not_direct:

@@ -318,15 +318,21 @@ def _tail(path: Path, n: int = LOG_TAIL_LINES) -> str:
 
 
 def pass_time_left(events: list[ProgressEvent], least_seconds: float = 5.0) -> tuple[str, float] | None:
-    """(stage, seconds) still to go in the pass now running: the last event's stage (say "batch" of an epoch)
-    since the last event of another stage, at the rate measured over that pass. None until the pass has run
+    """(stage, seconds) still to go in the pass now running: the last event's stage (say "batch" of an epoch).
+
+    Only batches measured in this pass count: the rate is (steps, seconds) between the pass's first event and its
+    last, so neither the time before the first batch finished (start-up, loading, a validation in between), nor an
+    earlier pass's rate, nor a shipped card's timing is mixed in; on a loaded machine the estimate follows what
+    the pass really does now. The pass is the run of events of that stage and total whose steps rise (an event of
+    another stage, another total, a higher step or a later time before it ends it). None until the pass has run
     ``least_seconds`` and moved, when its total is unknown, or when it is done."""
     if not events or events[-1].total is None:
         return None
     last = events[-1]
     first = last
-    for e in reversed(events):
-        if e.stage != last.stage or e.step > first.step:  # another stage, or the previous pass of this one
+    for e in reversed(events[:-1]):
+        if (e.stage != last.stage or e.total != last.total  # another stage or another kind of pass
+                or e.step > first.step or e.time > first.time):  # the previous pass of this one
             break
         first = e
     seconds, steps = last.time - first.time, last.step - first.step

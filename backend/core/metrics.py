@@ -5,8 +5,14 @@ computed on the device of the first tensor argument. Metric names in the returne
 lower-case as cards show them: mrr, mr, hits@k, accuracy, f1, kappa, roc_auc, pr_auc.
 
 Ranking (knowledge-graph link prediction, see kg.md 1.4):
-    rank(t) = 1 + #{e in C : s_e > s_t} + c * #{e in C : s_e == s_t}
-    C = entities that are not filtered and != t;  c = 0.5 (average), 0 (optimistic), 1 (pessimistic).
+    rank(t) = 1 + #{e in C : s_e > s_t + tol_t} + c * #{e in C : |s_e - s_t| <= tol_t}
+    C = entities that are not filtered and != t;  c = 0.5 (average), 0 (optimistic), 1 (pessimistic);
+    tol_t = TIE_TOLERANCE * max(1, |s_t|) for floating-point scores, 0 for integers.
+Why a tolerance: scores that are equal in exact arithmetic (entities a model reaches by identical paths) come
+out of matrix kernels a few units in the last place apart, and which way they differ depends on the batch's
+make-up, the thread count and the machine. Models rank in float64 (summation noise ~1e-14 relative), so a
+tolerance of 1e-9 makes every such tie a tie on every machine and batch size, while it stays far below any
+difference a float32-trained model can express (float32's resolution is ~1e-7).
 The classification / regression metrics reproduce scikit-learn (ties included).
 """
 from __future__ import annotations
@@ -20,6 +26,10 @@ import torch
 ArrayLike = Union[torch.Tensor, np.ndarray, Sequence]
 
 TIE_POLICIES = ("average", "optimistic", "pessimistic")
+#: relative tolerance under which two floating-point scores are tied (module docstring)
+TIE_TOLERANCE = 1e-9
+#: the rule in words, recorded beside saved ranks so results of an older rule are recognised
+RANKING_RULE = f"float64 scores; ties within {TIE_TOLERANCE:g} relative"
 _TIE_WEIGHT = {"average": 0.5, "optimistic": 0.0, "pessimistic": 1.0}
 
 # Default bound on rows x entities materialised at once by `filtered_ranks` (~16.8M elements).
@@ -76,6 +86,7 @@ def filtered_ranks(
     filter_mask: ArrayLike | None = None,
     policy: str = "average",
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    tie_tolerance: float = TIE_TOLERANCE,
 ) -> torch.Tensor:
     """Filtered rank of every answer.
 
@@ -86,7 +97,8 @@ def filtered_ranks(
 
     Rows are processed in chunks of at most `chunk_elements` // N rows: each chunk sorts its
     competitor scores once and binary-searches every score of the chunk, so memory is
-    O(rows_per_chunk x N) whatever the number of answers. NaN scores raise ValueError.
+    O(rows_per_chunk x N) whatever the number of answers. NaN scores raise ValueError. Two scores are
+    tied when they differ by at most ``tie_tolerance * max(1, |s_t|)`` (module docstring; 0: exact equality).
     """
     if policy not in _TIE_WEIGHT:
         raise ValueError(f"unknown tie policy {policy!r}; choose one of {TIE_POLICIES}")
@@ -120,8 +132,9 @@ def filtered_ranks(
             continue
         sc, fl = s[sl], filt[sl]
         competitors = torch.sort(sc.masked_fill(fl, low), dim=1).values  # [r, N] ascending
-        n_gt = N - torch.searchsorted(competitors, sc, right=True)  # [r, N]: # > s_t
-        n_ge = N - torch.searchsorted(competitors, sc, right=False)  # [r, N]: # >= s_t
+        tol = _tie_band(sc, tie_tolerance)
+        n_gt = N - torch.searchsorted(competitors, sc + tol, right=True)  # [r, N]: # > s_t + tol
+        n_ge = N - torch.searchsorted(competitors, sc - tol, right=False)  # [r, N]: # >= s_t - tol
         n_eq = n_ge - n_gt
         n_eq = n_eq - (~fl).long()  # t itself, when not filtered, sits in its own tie block
         n_filtered = fl.sum(dim=1, keepdim=True)
@@ -133,12 +146,21 @@ def filtered_ranks(
     return torch.cat(out)
 
 
+def _tie_band(scores: torch.Tensor, tie_tolerance: float) -> torch.Tensor | float:
+    """Per score, the half-width of its tie band: tie_tolerance * max(1, |s|) (0 for integers and infinities)."""
+    if not scores.is_floating_point() or tie_tolerance <= 0:
+        return 0
+    band = tie_tolerance * scores.abs().clamp_min(1.0)
+    return torch.where(torch.isfinite(scores), band, torch.zeros_like(band))
+
+
 def ranks_from_target(
     scores: ArrayLike,
     target: ArrayLike,
     filter_mask: ArrayLike | None = None,
     policy: str = "average",
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    tie_tolerance: float = TIE_TOLERANCE,
 ) -> torch.Tensor:
     """Filtered ranks [B] for one answer per row: scores [B, N], target [B] long entity ids."""
     s = _as_tensor(scores)
@@ -147,7 +169,7 @@ def ranks_from_target(
         raise ValueError(f"need scores [B, N] and target [B]; got {tuple(s.shape)} and {tuple(tgt.shape)}")
     ans = torch.zeros(s.shape, dtype=torch.bool, device=s.device)
     ans[torch.arange(s.shape[0], device=s.device), tgt] = True
-    return filtered_ranks(s, ans, filter_mask, policy, chunk_elements)
+    return filtered_ranks(s, ans, filter_mask, policy, chunk_elements, tie_tolerance)
 
 
 def ranking_metrics(ranks: ArrayLike, ks: Iterable[int] = (1, 3, 10)) -> dict[str, float]:

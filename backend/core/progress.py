@@ -7,6 +7,7 @@ background jobs a :class:`FileProgress` (JSON lines the page polls), pages a Str
 from __future__ import annotations
 
 import json
+import sys
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -78,7 +79,7 @@ class TqdmProgress:
         if event.metrics:
             bar.set_postfix({k: round(v, 4) for k, v in event.metrics.items()}, refresh=False)
         if event.message:
-            bar.write(event.message)
+            bar.write(event.message, file=sys.stderr)  # stdout stays for the command's result
         if event.total is not None and event.step >= event.total:
             bar.close()
             del self._bars[event.stage]

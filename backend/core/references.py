@@ -2,15 +2,28 @@
 
 Every number here is copied from the project's reference notes (``shared/reference/*.md``), which
 name the paper table or the issue text each one comes from, or, where ``note`` says so, from the
-authors' own repository README (RED-GNN's inductive table); nothing is estimated. Values are
-fractions (a paper's "62.0 %" is 0.620; ColdNAS's "MSE 20.91 (x100)" is 0.2091). Parameter counts are
-those the papers (or the notes' own count of the original code, said so in ``note``) give;
-``params_kind`` says whether it is the whole model ("total") or only the part adapted per task
-("adaptive", PAR and PACIA). ``None`` means "not given".
+authors' own repository (RED-GNN's inductive table; RotatE's README and best_config.sh); nothing is
+estimated. Values are fractions (a paper's "62.0 %" is 0.620; ColdNAS's "MSE 20.91 (x100)" is 0.2091).
+
+Each row says where it comes from twice: ``citation`` (a key into :data:`CITATIONS`) with ``source``, the place
+in that work a reader would look (a table, a README section), for tables and downloads; and ``note``, the
+project's own bookkeeping (which reference note or issue quoted it, caveats).
+
+Parameter counts: ``params_source`` says where a count comes from: "paper" (given by the paper), "code" (counted
+in the authors' code, by the notes), or "computed" (from the published dimensions and the dataset's size:
+``computed_from`` holds the inputs and :func:`computed_params` the formula: entities x entity dimension +
+relations x relation dimension for an embedding model, RED-GNN's layer formula for RED-GNN); ``params_kind``
+says whether it is the whole model ("total") or only the part adapted per task ("adaptive", PAR and PACIA).
+``None`` means "not given".
+
+``baseline`` is False for a method's own numbers (RED-GNN in its paper and in the survey, Pre-PAR, ColdNAS
+run from its code, ...) and True for the models its paper compares it with. ``knowledge_aware`` marks the group's knowledge-aware methods (the paper numbers of RED-GNN, AutoBLM, EmerGNN,
+PAR, PACIA, ColdNAS, GSR) and the DDI baselines that EmerGNN's Table 1 marks as using the biomedical network
+("*"); every other row is another baseline.
 
 A row whose ``value`` is ``None`` records a parameter count that the notes give without a metric
-(PACIA: the paper's result table was not available offline); such rows appear in the table but not
-in the quality-vs-size figure.
+(PACIA: the paper's result table was not available offline); such rows appear in the table and, in the
+zoo's figure, as a size without a height.
 """
 from __future__ import annotations
 
@@ -46,6 +59,10 @@ CITATIONS: dict[str, str] = {
         "H. Shi, J. Ding, Y. Cao, Q. Yao, L. Liu and Y. Li. Learning Symbolic Models for "
         "Graph-Structured Physical Mechanism. ICLR 2023 (OpenReview f2wN4v_2__W)."
     ),
+    "sun2019rotate": (
+        "Z. Sun, Z.-H. Deng, J.-Y. Nie and J. Tang. RotatE: Knowledge Graph Embedding by Relational Rotation in "
+        "Complex Space. ICLR 2019. Code and results: github.com/DeepGraphLearning/KnowledgeGraphEmbedding."
+    ),
     "survey": (
         "The research group's survey tables (Table 2: knowledge-graph reasoning; Table 3: cold-start "
         "recommendation), as quoted in this project's issues 3, 4 and 7; the survey's full reference "
@@ -74,8 +91,32 @@ class ReferenceResult:
     params: int | None       # parameter count as given; None: not given
     params_kind: str         # "total" or "adaptive"
     citation: str            # key into CITATIONS
-    note: str = ""
+    note: str = ""           # the project's bookkeeping: which note or issue quoted it, caveats
     std: float | None = None  # standard deviation when the paper gives one (same unit as value)
+    source: str = ""         # where in the cited work: a table, a README section (for readers and downloads)
+    params_source: str = ""  # "paper", "code" or "computed" ("" when params is None)
+    computed_from: dict | None = None  # the inputs of computed_params when params_source is "computed"
+    knowledge_aware: bool = False  # one of the group's knowledge-aware methods, or a baseline using domain knowledge
+    baseline: bool = True    # a model the paper compares against; False: the method's own number (any variant)
+
+
+#: entities and relations of the transductive KG datasets (shared/data/kg/README.md, "Datasets")
+KG_SIZES = {"family": (3_007, 12), "umls": (135, 46), "WN18RR": (40_943, 11), "fb15k-237": (14_541, 237)}
+
+
+def computed_params(spec: dict) -> int:
+    """Parameter count from published dimensions. ``spec["kind"]``:
+
+    - "embedding": entities x entity_dim + relations x relation_dim (one vector per entity and per relation);
+    - "redgnn": layers x ((2R+1)d + 3da + 2a + 1 + d^2) + GRU 6d^2 + 6d + read-out d (kg.md 1.1; R relations,
+      d hidden_dim, a attn_dim).
+    """
+    if spec["kind"] == "embedding":
+        return spec["entities"] * spec["entity_dim"] + spec["relations"] * spec["relation_dim"]
+    if spec["kind"] == "redgnn":
+        r, d, a, layers = spec["relations"], spec["hidden_dim"], spec["attn_dim"], spec["layers"]
+        return layers * ((2 * r + 1) * d + 3 * d * a + 2 * a + 1 + d * d) + 6 * d * d + 6 * d + d
+    raise ValueError(f"unknown parameter formula {spec['kind']!r}")
 
 
 def _pct(x: float) -> float:
@@ -83,24 +124,67 @@ def _pct(x: float) -> float:
     return round(x / 100.0, 6)
 
 
+#: RED-GNN's WWW-2022 configuration per dataset (kg.md 1.3): hidden d, attention a, layers L
+_REDGNN_2022 = {"family": (48, 5, 3), "umls": (64, 5, 5), "WN18RR": (64, 5, 5), "fb15k-237": (48, 5, 4)}
+
+
 def _kg_rows() -> list[ReferenceResult]:
     note = "WWW 2022 test MRR as quoted in issue 3 (full table not readable offline)"
     pnote = "; params computed in the notes (kg.md 1.1) from the 2022 configuration"
-    rows = [
-        ReferenceResult("redgnn", "RED-GNN", ds, "transductive", "mrr", v, p, "total", "zhang2022redgnn", note + pnote)
-        for ds, v, p in (("family", 0.992, 26_865), ("umls", 0.964, 80_119),
-                         ("WN18RR", 0.533, 57_719), ("fb15k-237", 0.374, 117_500))
-    ]
+    rows = []
+    for ds, v in (("family", 0.992), ("umls", 0.964), ("WN18RR", 0.533), ("fb15k-237", 0.374)):
+        d, a, layers = _REDGNN_2022[ds]
+        spec = {"kind": "redgnn", "relations": KG_SIZES[ds][1], "hidden_dim": d, "attn_dim": a, "layers": layers}
+        rows.append(ReferenceResult(
+            "redgnn", "RED-GNN", ds, "transductive", "mrr", v, computed_params(spec), "total", "zhang2022redgnn",
+            note + pnote, source="transductive results, test MRR; parameters computed from the paper code's "
+                                 "2022 hyper-parameters (hidden 48-64, attention 5, 3-5 layers)",
+            params_source="computed", computed_from=spec, knowledge_aware=True, baseline=False))
     survey = "later survey table (issue 3); parameter count not given"
     rows += [
-        ReferenceResult("redgnn", "RED-GNN", "WN18RR", "transductive", "mrr", 0.564, None, "total", "survey", survey),
-        ReferenceResult("redgnn", "RED-GNN", "fb15k-237", "transductive", "mrr", 0.418, None, "total", "survey", survey),
+        ReferenceResult("redgnn", "RED-GNN", "WN18RR", "transductive", "mrr", 0.564, None, "total", "survey", survey,
+                        source="survey Table 2 (knowledge-graph reasoning), test MRR", knowledge_aware=True,
+                        baseline=False),
+        ReferenceResult("redgnn", "RED-GNN", "fb15k-237", "transductive", "mrr", 0.418, None, "total", "survey",
+                        survey, source="survey Table 2 (knowledge-graph reasoning), test MRR", knowledge_aware=True,
+                        baseline=False),
     ]
     rows += _redgnn_inductive_rows()
     survey2 = "survey Table 2 test MRR as quoted in issue 4; parameter count not given"
     for model, wn, fb in (("AutoBLM", 0.490, 0.360), ("Interstellar", 0.48, 0.32), ("CompGCN", 0.479, 0.355)):
-        rows.append(ReferenceResult("autoblm", model, "WN18RR", "transductive", "mrr", wn, None, "total", "survey", survey2))
-        rows.append(ReferenceResult("autoblm", model, "fb15k-237", "transductive", "mrr", fb, None, "total", "survey", survey2))
+        for ds, value in (("WN18RR", wn), ("fb15k-237", fb)):
+            rows.append(ReferenceResult("autoblm", model, ds, "transductive", "mrr", value, None, "total", "survey",
+                                        survey2, source="survey Table 2 (knowledge-graph reasoning), test MRR",
+                                        knowledge_aware=model == "AutoBLM", baseline=model != "AutoBLM"))
+    rows += _rotate_rows()
+    return rows
+
+
+# RotatE, the authors' code and results (github.com/DeepGraphLearning/KnowledgeGraphEmbedding): README "Results of
+# the RotatE model" (MRR mean ± std of their runs, Hits@1, Hits@10) and best_config.sh's hidden dimension with
+# --double_entity_embedding (entity = 2d real numbers, relation = d phases; codes/model.py). Its MRR row prints
+# FB15k-237's .337 and wn18's .949 in each other's columns; the MR and Hits rows and the paper's .338 place them.
+_ROTATE = {  # dataset: (MRR, std, Hits@1, Hits@10, hidden dim d)
+    "fb15k-237": (0.337, 0.001, 0.241, 0.533, 1000),
+    "WN18RR": (0.477, 0.001, 0.428, 0.571, 500),
+}
+
+
+def _rotate_rows() -> list[ReferenceResult]:
+    rows = []
+    for ds, (mrr, std, h1, h10, d) in _ROTATE.items():
+        entities, relations = KG_SIZES[ds]
+        spec = {"kind": "embedding", "entities": entities, "relations": relations, "entity_dim": 2 * d,
+                "relation_dim": d}
+        note = (f"authors' README (KnowledgeGraphEmbedding @3b9e7e7, its MRR row swaps the FB15k-237 and wn18 "
+                f"columns: the MR and Hits rows place them); params computed: {entities:,} entities x {2 * d} + "
+                f"{relations} relations x {d} (best_config.sh -d {d} -de; codes/model.py); ties by sort order")
+        source = (f"authors' repository README, 'Results of the RotatE model'; parameters computed from "
+                  f"best_config.sh (hidden dimension {d}, complex entity embeddings: 2 x {d} numbers per entity)")
+        for metric, value, spread in (("mrr", mrr, std), ("hits@1", h1, None), ("hits@10", h10, None)):
+            rows.append(ReferenceResult("redgnn", "RotatE", ds, "transductive", metric, value, computed_params(spec),
+                                        "total", "sun2019rotate", note, std=spread, source=source,
+                                        params_source="computed", computed_from=spec))
     return rows
 
 
@@ -119,7 +203,9 @@ _REDGNN_INDUCTIVE = {
 def _redgnn_inductive_rows() -> list[ReferenceResult]:
     note = ("inductive table of the authors' README (LARS-research/RED-GNN), all entities of the test graph "
             "ranked; parameter count not given")
-    return [ReferenceResult("redgnn", "RED-GNN", ds, "inductive", metric, value, None, "total", "zhang2022redgnn", note)
+    source = "authors' repository README (LARS-research/RED-GNN), inductive results: every entity of the test graph ranked"
+    return [ReferenceResult("redgnn", "RED-GNN", ds, "inductive", metric, value, None, "total", "zhang2022redgnn", note,
+                            source=source, knowledge_aware=True, baseline=False)
             for ds, (mrr, h1, h10) in _REDGNN_INDUCTIVE.items()
             for metric, value in (("mrr", mrr), ("hits@1", _pct(h1)), ("hits@10", _pct(h10)))]
 
@@ -173,6 +259,10 @@ _DDI_PARAMS_S1 = {
 }
 
 
+#: the baselines EmerGNN's Table 1 marks "*": they use the biomedical network (and EmerGNN itself)
+_DDI_KNOWLEDGE_AWARE = frozenset({"HIN-DDI", "KG-DDI", "CompGCN", "Decagon", "KGNN", "SumGNN", "DeepLGF", "EmerGNN"})
+
+
 def _ddi_rows() -> list[ReferenceResult]:
     rows = []
     for setting, (table, models) in _DDI_TABLES.items():
@@ -184,8 +274,14 @@ def _ddi_rows() -> list[ReferenceResult]:
                     note += "; params from Table S4 (S1)"
                 if dataset == "twosides" and metric == "accuracy":
                     note += "; TWOSIDES 'accuracy' = precision among the top |positives| scores per side effect"
+                source = f"{table}, mean ± std over five data splits"
+                if params is not None:
+                    source += "; parameters from Table S4"
                 rows.append(ReferenceResult("emergnn", model, dataset, setting, metric, _pct(mean), params, "total",
-                                            "zhang2023emergnn", note, std=_pct(std)))
+                                            "zhang2023emergnn", note, std=_pct(std), source=source,
+                                            params_source="paper" if params is not None else "",
+                                            knowledge_aware=model in _DDI_KNOWLEDGE_AWARE,
+                                            baseline=model != "EmerGNN"))
     return rows
 
 
@@ -203,32 +299,47 @@ def _molecule_rows() -> list[ReferenceResult]:
                 "par", "Pre-PAR" if gin else f"PAR ({encoder}, pretrained)", dataset, shot, "roc_auc", _pct(value),
                 par_params if gin else None, "adaptive", "wang2021par",
                 "pretrained GIN encoder; " + par_note if gin else
-                f"pretrained {encoder} encoder, quoted in issue 6; adaptive count given for the GIN configuration only"))
+                f"pretrained {encoder} encoder, quoted in issue 6; adaptive count given for the GIN configuration only",
+                source=f"ROC-AUC, {shot}, pretrained {encoder} encoder"
+                       + ("; 0.38M parameters adapted per task" if gin else ""),
+                params_source="paper" if gin else "", knowledge_aware=True, baseline=False))
     rows.append(ReferenceResult(
         "pacia", "PACIA", "tox21", "10-shot", "roc_auc", None, 3_000, "adaptive", "wu2024pacia",
         "parameter count only: 3.00K adaptive (5 layers x 600 FiLM values, matches the code), 3.28M total as "
-        "quoted in issue 6; the paper's ROC-AUC table is not available offline (not verified)"))
+        "quoted in issue 6; the paper's ROC-AUC table is not available offline (not verified)",
+        source="3.00K parameters adapted per task (5 layers x 600 modulation values); the ROC-AUC table was not "
+               "available offline", params_source="paper", knowledge_aware=True, baseline=False))
     return rows
 
 
 def _recsys_rows() -> list[ReferenceResult]:
     survey = ("survey Table 3 as quoted in issue 7 (x100 in the survey), not re-read from the ColdNAS paper; "
               "params: 514,689 counted in the notes from the public Last.fm code, not given by the paper")
+    lastfm = dict(source="survey Table 3 (cold-start recommendation); parameters counted in the authors' public "
+                         "Last.fm code", params_source="code", knowledge_aware=True, baseline=False)
+    movielens = ("survey Table 3 as quoted in issue 7; full-data MeLU setting, not comparable to the "
+                 "1,208-new-user subset used here; parameter count not given")
+    ml = dict(source="survey Table 3 (cold-start recommendation), full MovieLens setting", knowledge_aware=True,
+              baseline=False)
     rows = [
-        ReferenceResult("coldnas", "ColdNAS", "lastfm", "user cold-start", "mse", 0.2091, 514_689, "total", "survey", survey),
-        ReferenceResult("coldnas", "ColdNAS", "lastfm", "user cold-start", "mae", 0.4178, 514_689, "total", "survey", survey),
+        ReferenceResult("coldnas", "ColdNAS", "lastfm", "user cold-start", "mse", 0.2091, 514_689, "total", "survey",
+                        survey, **lastfm),
+        ReferenceResult("coldnas", "ColdNAS", "lastfm", "user cold-start", "mae", 0.4178, 514_689, "total", "survey",
+                        survey, **lastfm),
         ReferenceResult("coldnas", "ColdNAS", "movielens", "user cold-start", "mse", 0.8796, None, "total", "survey",
-                        "survey Table 3 as quoted in issue 7; full-data MeLU setting, not comparable to the "
-                        "1,208-new-user subset used here; parameter count not given"),
+                        movielens, **ml),
         ReferenceResult("coldnas", "ColdNAS", "movielens", "user cold-start", "mae", 0.7429, None, "total", "survey",
-                        "survey Table 3 as quoted in issue 7; full-data MeLU setting, not comparable to the "
-                        "1,208-new-user subset used here; parameter count not given"),
+                        movielens, **ml),
     ]
     measured = ("measured: the original code (commit ca5a9fc) run on this machine kind, final retrain epoch, "
                 "not a paper number (the published 0.2091 is the epoch with the lowest test MSE)")
     for metric, value in (("mse", 0.2559), ("mae", 0.3549), ("ndcg@3", 0.797)):
         rows.append(ReferenceResult("coldnas", "ColdNAS (original code)", "lastfm", "user cold-start", metric, value,
-                                    514_689, "total", "wu2023coldnas", measured))
+                                    514_689, "total", "wu2023coldnas", measured,
+                                    source="measured by this project: the authors' code (commit ca5a9fc) run as "
+                                           "published, final retrain epoch (not a paper number); parameters "
+                                           "counted in that code",
+                                    params_source="code", knowledge_aware=True, baseline=False))
     return rows
 
 
@@ -247,12 +358,15 @@ def _gsr_rows() -> list[ReferenceResult]:
         for (dataset, setting), value in zip(systems, values):
             if value is None:  # SymDL is not applicable beyond mechanics (Table 4)
                 continue
-            rows.append(ReferenceResult("gsr", model, dataset, setting, "r2", value, None, "total", "shi2023gsr", note))
+            rows.append(ReferenceResult("gsr", model, dataset, setting, "r2", value, None, "total", "shi2023gsr", note,
+                                        source="Fig. 4, R² of the distilled formula against the true one",
+                                        knowledge_aware=model == "GSR", baseline=model != "GSR"))
     ped = "Fig. 7: R2 of the acceleration on the Juelich corridor data; parameter count not applicable"
     for setting, sfm, gsr in (("unidirectional", 0.71, 0.78), ("bidirectional", 0.68, 0.81)):
-        rows.append(ReferenceResult("gsr", "Social force model", "pedestrian", setting, "r2", sfm, None, "total",
-                                    "shi2023gsr", ped))
-        rows.append(ReferenceResult("gsr", "GSR", "pedestrian", setting, "r2", gsr, None, "total", "shi2023gsr", ped))
+        for model, value in (("Social force model", sfm), ("GSR", gsr)):
+            rows.append(ReferenceResult("gsr", model, "pedestrian", setting, "r2", value, None, "total", "shi2023gsr",
+                                        ped, source="Fig. 7, R² of the acceleration on the Jülich corridor data",
+                                        knowledge_aware=model == "GSR", baseline=model != "GSR"))
     return rows
 
 
@@ -273,8 +387,9 @@ def reference_results(method: str | None = None) -> list[ReferenceResult]:
 
 
 def reference_rows(method: str | None = None) -> list[dict]:
-    """Rows for tables and the zoo: method, model, dataset, setting, metric, value, std, params, params_kind,
-    citation (the key), citation_text (the full reference), note."""
+    """Rows for tables and the zoo: every field of :class:`ReferenceResult` (method, model, dataset, setting, metric,
+    value, std, params, params_kind, params_source, computed_from, knowledge_aware, citation (the key), source,
+    note) and citation_text (the full reference)."""
     rows = []
     for r in reference_results(method):
         d = asdict(r)

@@ -1,4 +1,4 @@
-"""Pictures of results: Evidence -> pyvis (vis-network) HTML, model cards -> plotly figures.
+"""Pictures of results: Evidence parts -> pyvis (vis-network) HTML and plotly heatmaps, model cards -> plotly figures.
 
 No streamlit here: pages wrap these with ``ui/components/evidence_view.py`` and
 ``st.plotly_chart``; the CLI and the README screenshots call them directly.
@@ -12,7 +12,8 @@ Safety of the evidence HTML (labels come from datasets, i.e. from outside):
   entities literally, since it sets string titles with ``innerText``);
 * node labels are drawn on the canvas by vis-network (``fillText``), never parsed as HTML, so
   they are passed as plain text (escaping them would print ``&amp;`` on the graph);
-* the heading, legend and notes written around the graph are escaped as well.
+* the heading, legend and notes written around the graph are escaped as well; the legend's words
+  (what a layer, an edge weight and a path score are) come from the part's :class:`GraphLegend`.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode
+from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode, GraphLegend, GraphPart, StructurePart
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -57,14 +58,26 @@ LABEL_CHARS = 32       # node labels longer than this are shortened on the canva
 _ESC = html.escape
 
 
+#: below this (and from 1e4 up) weights are written in scientific notation
+PLAIN_FROM = 1e-6
+
+
 def format_weight(w: float | None) -> str:
-    """0.873 -> '0.873'; tiny values in scientific notation; None -> 'n/a'."""
+    """A weight or score as a plain number with 3 significant digits and at least 3 decimals:
+    0.873 -> '0.873', 0.5 -> '0.500', 0.031490 -> '0.0315', 12.3456 -> '12.346'; scientific notation
+    only below 1e-6 or from 1e4 on ('1.23e-07'); None or NaN -> 'n/a'."""
     if w is None or (isinstance(w, float) and math.isnan(w)):
         return "n/a"
     w = float(w)
-    if w == 0 or 1e-3 <= abs(w) < 1e4:
-        return f"{w:.3f}"
-    return f"{w:.2e}"
+    if w == 0:
+        return "0.000"
+    if not PLAIN_FROM <= abs(w) < 1e4:
+        return f"{w:.2e}"
+    decimals = max(3, 2 - math.floor(math.log10(abs(w))))   # 3 significant digits, at least 3 decimals
+    text = f"{w:.{decimals}f}"
+    if decimals > 3 and abs(float(text)) >= 10.0 ** (3 - decimals):  # rounded up to a power of ten: 0.000999996
+        text = f"{w:.{decimals - 1}f}"                                # -> '0.00100', not '0.001000'
+    return text
 
 
 def _no_href(s: str) -> str:
@@ -84,16 +97,28 @@ def edge_widths(weights: Sequence[float]) -> list[float]:
     return [round(MIN_EDGE_WIDTH + span * (w - lo) / (hi - lo), 3) for w in weights]
 
 
-def kind_colors(kinds: Iterable[str]) -> dict[str, str]:
-    """A stable colour for each node kind (sorted, so the same kinds always get the same colours)."""
-    return {k: KIND_PALETTE[i % len(KIND_PALETTE)] for i, k in enumerate(sorted(set(kinds)))}
+def kind_colors(kinds: Iterable[str], fixed: dict[str, str] | None = None) -> dict[str, str]:
+    """A stable colour for each node kind (sorted, so the same kinds always get the same colours);
+    ``fixed`` (a legend's node_kinds) gives some kinds their colours, the others take the palette's."""
+    kinds, fixed = set(kinds), fixed or {}
+    rest = [k for k in sorted(kinds) if k not in fixed]
+    return {**{k: c for k, c in fixed.items() if k in kinds},
+            **{k: KIND_PALETTE[i % len(KIND_PALETTE)] for i, k in enumerate(rest)}}
 
 
 def node_color(node: EvidenceNode, kinds: dict[str, str]) -> str:
     return ROLE_COLORS.get(node.role) or kinds.get(node.kind, OTHER_COLOR)
 
 
-def select_top_edges(evidence: Evidence, max_edges: int | None) -> tuple[list[EvidenceNode], list[EvidenceEdge]]:
+def _graph_of(evidence: Evidence | GraphPart) -> GraphPart:
+    """A graph part itself, or an evidence's graph (an empty one when it has none)."""
+    if isinstance(evidence, GraphPart):
+        return evidence
+    return evidence.graph or GraphPart()
+
+
+def select_top_edges(evidence: Evidence | GraphPart, max_edges: int | None
+                     ) -> tuple[list[EvidenceNode], list[EvidenceEdge]]:
     """The ``max_edges`` heaviest edges, the nodes they touch, and the query/answer nodes.
 
     With ``max_edges=None`` (or at least as many as there are edges) everything is kept.
@@ -177,25 +202,27 @@ def layered_positions(nodes: list[EvidenceNode], edges: list[EvidenceEdge],
     return pos
 
 
-def _node_title(n: EvidenceNode, layer: int | None) -> str:
+def _node_title(n: EvidenceNode, layer: int | None, legend: GraphLegend | None = None) -> str:
+    legend = legend or GraphLegend()
     lines = [f"<b>{_ESC(n.label)}</b>"]
     if n.kind:
         lines.append(f"kind: {_ESC(n.kind)}")
     if n.role:
-        lines.append(f"role: {_ESC(n.role)}")
+        lines.append(f"role: {_ESC(legend.role_name(n.role))}")
     if layer is not None:
-        lines.append(f"layer: {layer}")
+        lines.append(f"{_ESC(legend.layer)}: {layer}")
     if n.score is not None:
         lines.append(f"score: {format_weight(n.score)}")
     lines.append(f"<span style='color:#777'>id: {_ESC(n.id)}</span>")
     return _no_href("<br>".join(lines))
 
 
-def _edge_title(e: EvidenceEdge, labels: dict[str, str]) -> str:
-    head = f"{_ESC(e.relation)} · weight {format_weight(e.weight)}"
+def _edge_title(e: EvidenceEdge, labels: dict[str, str], legend: GraphLegend | None = None) -> str:
+    legend = legend or GraphLegend()
+    head = f"{_ESC(e.relation)} · {_ESC(legend.edge_weight)} {format_weight(e.weight)}"
     tail = f"{_ESC(labels.get(e.source, e.source))} → {_ESC(labels.get(e.target, e.target))}"
     if e.layer is not None:
-        tail += f" (layer {e.layer})"
+        tail += f" ({_ESC(legend.layer)} {e.layer})"
     return _no_href(f"{head}<br>{tail}")
 
 
@@ -203,20 +230,28 @@ def _short(label: str, n: int = LABEL_CHARS) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
-def evidence_legend_html(kinds: Iterable[str] = ()) -> str:
-    """A one-line legend (HTML fragment): role colours/shapes, kind colours, edge width meaning."""
+def evidence_legend_html(kinds: Iterable[str] | dict[str, str] = (), legend: GraphLegend | None = None,
+                         layered: bool = False) -> str:
+    """A one-line legend (HTML fragment) in the legend's words: role colours/shapes, kind colours, what
+    edge width is and (layered) what a column is. ``kinds``: the kinds shown, or kind -> colour."""
+    legend = legend or GraphLegend()
+
     def swatch(color: str, text: str, shape: str = "50%") -> str:
         return (f"<span style='display:inline-flex;align-items:center;margin-right:14px'>"
                 f"<span style='display:inline-block;width:12px;height:12px;border-radius:{shape};"
                 f"background:{color};margin-right:5px'></span>{_ESC(text)}</span>")
 
-    parts = [swatch(ROLE_COLORS["query"], "query (◆)", "2px"), swatch(ROLE_COLORS["answer"], "answer (★)", "2px")]
-    kc = kind_colors(kinds)
+    parts = [swatch(ROLE_COLORS["query"], f"{legend.role_name('query')} (◆)", "2px"),
+             swatch(ROLE_COLORS["answer"], f"{legend.role_name('answer')} (★)", "2px")]
+    kc = dict(kinds) if isinstance(kinds, dict) else kind_colors(kinds, legend.node_kinds)
     parts += [swatch(c, k or "entity") for k, c in kc.items()]
     if not kc:
         parts.append(swatch(OTHER_COLOR, "other"))
-    parts.append("<span style='color:#555'>edge width ∝ weight · hover for details · drag to move · "
-                 "ctrl + scroll (or pinch) to zoom</span>")
+    words = [f"edge width ∝ {legend.edge_weight}"]
+    if layered:
+        words.append(f"columns: {legend.layer}s")
+    words += ["hover for details", "drag to move", "ctrl + scroll (or pinch) to zoom"]
+    parts.append(f"<span style='color:#555'>{_ESC(' · '.join(words))}</span>")
     return ("<div class='evidence-legend' style='font:13px sans-serif;padding:4px 2px;"
             "clear:both'>" + "".join(parts) + "</div>")
 
@@ -262,9 +297,11 @@ _WHEEL_ZOOM_SCRIPT = """
 """
 
 
-def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str = "560px",
-                           max_edges: int | None = None, legend: bool = True) -> str:
-    """A self-contained HTML page (vis-network inlined, no network access needed) of the evidence.
+def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True, height: str = "560px",
+                           max_edges: int | None = None, legend: bool = True, title: str | None = None) -> str:
+    """A self-contained HTML page (vis-network inlined, no network access needed) of the evidence's graph
+    (its first :class:`GraphPart`) or of one graph part; headed by ``title`` (default: the evidence's
+    title, or the part's), with the part's legend below (``legend=False``: none).
 
     layered: nodes at x = layer * 280 px (query at layer 0 on the left, answer on the right),
     physics off; nodes without a layer are placed by hops from the query. Not layered (or no
@@ -277,7 +314,10 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
     """
     from pyvis.network import Network
 
-    nodes, edges = select_top_edges(evidence, max_edges)
+    graph = _graph_of(evidence)
+    if title is None:
+        title = evidence.title if isinstance(evidence, Evidence) else graph.title
+    nodes, edges = select_top_edges(graph, max_edges)
     known = {n.id for n in nodes}
     # edges may name nodes the producer did not list: show them as plain nodes
     for e in edges:
@@ -289,7 +329,7 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
     layers = _infer_layers(nodes, edges) if layered else None
     use_layers = layered and layers is not None
     pos = layered_positions(nodes, edges, layers) if use_layers else {}
-    kinds = kind_colors(n.kind for n in nodes if n.role not in ROLE_COLORS)
+    kinds = kind_colors((n.kind for n in nodes if n.role not in ROLE_COLORS), graph.legend.node_kinds)
 
     net = Network(height=height, width="100%", directed=True, cdn_resources="in_line", bgcolor="#ffffff")
     scores = [n.score for n in nodes if n.score is not None]
@@ -302,7 +342,7 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
             size = 22.0
         color = node_color(n, kinds)
         opts: dict[str, Any] = dict(
-            title=_node_title(n, layers.get(n.id) if layers else n.layer),
+            title=_node_title(n, layers.get(n.id) if layers else n.layer, graph.legend),
             color={"background": color, "border": "#2f3e46",
                    "highlight": {"background": color, "border": "#000000"}},
             borderWidth=2 if n.role in ROLE_COLORS else 1,
@@ -328,7 +368,7 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
         if k or e.source == e.target:
             smooth = {"enabled": True, "type": "curvedCW", "roundness": 0.18 * (k + 1)}
         opts = dict(
-            title=_edge_title(e, labels), width=w, arrows={"to": {"enabled": True, "scaleFactor": 0.6}},
+            title=_edge_title(e, labels, graph.legend), width=w, arrows={"to": {"enabled": True, "scaleFactor": 0.6}},
             color={"color": EDGE_COLOR, "highlight": EDGE_HIGHLIGHT, "opacity": 0.85}, smooth=smooth,
             weight=float(e.weight), relation=e.relation,
         )
@@ -353,15 +393,16 @@ def evidence_to_pyvis_html(evidence: Evidence, layered: bool = True, height: str
     page = _BOOTSTRAP_RE.sub("", page, count=1)
     page = _EMPTY_HEADING_RE.sub("", page)
 
-    head = [f"<div class='evidence-head' style='font:600 14px sans-serif;padding:2px'>{_ESC(evidence.title)}"]
-    if len(edges) < len(evidence.edges):
+    head = [f"<div class='evidence-head' style='font:600 14px sans-serif;padding:2px'>{_ESC(title)}"]
+    if len(edges) < len(graph.edges):
         head.append(f"<span style='font-weight:400;color:#666'> · showing the {len(edges)} heaviest of "
-                    f"{len(evidence.edges)} edges</span>")
+                    f"{len(graph.edges)} edges</span>")
     head.append("</div>")
     style = "<style>div.vis-tooltip{font-family:sans-serif;font-size:13px;white-space:normal;max-width:420px}</style>"
     page = page.replace("</head>", style + "</head>", 1)
     page = page.replace("<body>", "<body style='margin:4px'>\n" + "".join(head), 1)
-    tail = (evidence_legend_html(kinds) if legend else "") + _TITLE_SCRIPT + _WHEEL_ZOOM_SCRIPT
+    tail = (evidence_legend_html(kinds, graph.legend, layered=use_layers) if legend else "") + _TITLE_SCRIPT + \
+        _WHEEL_ZOOM_SCRIPT
     page = page.replace("</body>", tail + "</body>", 1)
     return page
 
@@ -380,6 +421,42 @@ def vis_data_from_html(page: str) -> tuple[list[dict], list[dict]]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Structure part -> plotly heatmap
+# ----------------------------------------------------------------------------------------------
+
+def structure_figure(part: StructurePart, height: int | None = None) -> "go.Figure":
+    """A labelled heatmap of a :class:`StructurePart`: rows top to bottom as given, each cell written as
+    :meth:`StructurePart.value_text`. Numbers use a diverging scale centred on 0 when some are negative
+    (AutoBLM's ±k blocks), a sequential one otherwise; a matrix of text colours each distinct value."""
+    import plotly.graph_objects as go
+
+    cells = [v for row in part.matrix for v in row]
+    numeric = all(v is None or isinstance(v, (int, float)) for v in cells)
+    text = [[part.value_text(v) for v in row] for row in part.matrix]
+    if numeric:
+        z = [[math.nan if v is None else float(v) for v in row] for row in part.matrix]
+        values = [x for row in z for x in row if not math.isnan(x)]
+        diverging = any(x < 0 for x in values)
+        scale = dict(colorscale="RdBu", zmid=0.0) if diverging else dict(colorscale="Blues")
+        colorbar = dict(title=dict(text=part.value_meaning[:40] or "value"))
+        heat = go.Heatmap(z=z, **scale, colorbar=colorbar)
+    else:
+        keys = sorted({"" if v is None else str(v) for v in cells})
+        code = {k: i for i, k in enumerate(keys)}
+        z = [[code["" if v is None else str(v)] for v in row] for row in part.matrix]
+        heat = go.Heatmap(z=z, colorscale="Viridis", showscale=False)
+    heat.update(x=list(part.column_labels), y=list(part.row_labels), text=text, texttemplate="%{text}",
+                hovertemplate="%{y} · %{x}: %{text}<extra></extra>", xgap=2, ygap=2)
+    fig = go.Figure(heat)
+    n_rows = len(part.row_labels)
+    fig.update_layout(title=part.title or None, height=height or max(220, 60 + 44 * n_rows),
+                      margin=dict(l=10, r=10, t=40 if part.title else 10, b=10))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(side="top", type="category")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
 # Cards -> frames and figures
 # ----------------------------------------------------------------------------------------------
 
@@ -389,8 +466,14 @@ METRIC_NAMES = {"mrr": "MRR", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F
                 "ndcg@3": "NDCG@3", "r2": "R²", "mse": "MSE", "mae": "MAE", "kappa": "Cohen's κ",
                 "hits@1": "Hits@1", "hits@3": "Hits@3", "hits@10": "Hits@10", "mr": "MR"}
 FRAME_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "params_total", "params_trainable",
-                 "params_adaptive", "train_seconds", "device", "source", "std"]
+                 "params_adaptive", "train_seconds", "device", "source", "std", "area", "role", "baseline",
+                 "higher_is_better", "params_source", "citation", "seeds"]
 
+#: what a point of the parsimony panels is: this project's checkpoint, a paper's number for a knowledge-aware
+#: model (the group's methods; baselines that use domain knowledge), or any other baseline; colour and symbol each
+ROLES = ("this project", "knowledge-aware (papers)", "other baselines (papers)")
+ROLE_STYLE = {"this project": ("#1f6f9f", "circle"), "knowledge-aware (papers)": ("#d9792b", "diamond"),
+              "other baselines (papers)": ("#6b7378", "square-open")}
 
 #: metric-name prefixes of the other tie policies in RED-GNN's cards (nbfnet_mrr, optimistic_hits@1, ...)
 TIE_POLICY_PREFIXES = {"nbfnet": "NBFNet ties", "optimistic": "optimistic ties"}
@@ -403,6 +486,14 @@ def metric_title(name: str) -> str:
         return f"{metric_title(base)}, {TIE_POLICY_PREFIXES[prefix]}"
     title = METRIC_NAMES.get(name, name)
     return f"{title} (lower is better)" if name in LOWER_IS_BETTER else title
+
+
+def round_sig(x: Any, digits: int = 4) -> Any:
+    """``x`` rounded to ``digits`` significant digits (0.546404 -> 0.5464, 3900.88 -> 3901.0); non-numbers and
+    NaN as they are."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x == 0:
+        return x
+    return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def headline_metric(test_metrics: dict[str, float] | None,
@@ -419,6 +510,44 @@ def headline_metric(test_metrics: dict[str, float] | None,
     return None, math.nan
 
 
+def _method(name: str):
+    """The registered Method called ``name``, or None (a card of a method this installation does not know)."""
+    from backend.registry import METHODS  # late: the registry imports the methods, which import backend.core
+
+    return METHODS.get(name)
+
+
+def declared_headline(method: str) -> tuple[str | None, bool]:
+    """(headline metric, higher is better) that method ``method`` declares (``capabilities``); (None, True) for a
+    method the registry does not know."""
+    m = _method(method)
+    if m is None:
+        return None, True
+    return m.capabilities.headline, bool(m.capabilities.higher_is_better)
+
+
+def higher_is_better(metric: str | None, method: str | None = None) -> bool:
+    """The direction of ``metric``: the method's declaration when it is that method's headline, else from the
+    metric's name (MSE, MAE, MR: lower is better)."""
+    declared, higher = declared_headline(method) if method else (None, True)
+    if metric is not None and metric == declared:
+        return higher
+    return metric not in LOWER_IS_BETTER
+
+
+def card_headline(card: Card, split: str = "test",
+                  priority: Sequence[str] | None = None) -> tuple[str | None, float, bool]:
+    """(metric, value, higher is better) that ranks ``card``: its method's declared headline
+    (``get_method(card.method).capabilities.headline``) when the card has it, else the first of ``priority``
+    (default HEADLINE_METRICS) it has."""
+    metrics = (card.metrics or {}).get(split) or {}
+    declared, higher = declared_headline(card.method)
+    if priority is None and declared is not None and metrics.get(declared) is not None:
+        return declared, float(metrics[declared]), higher
+    name, value = headline_metric(metrics, HEADLINE_METRICS if priority is None else priority)
+    return name, value, higher_is_better(name, card.method)
+
+
 def _num(x: Any) -> float:
     try:
         return math.nan if x is None else float(x)
@@ -426,40 +555,64 @@ def _num(x: Any) -> float:
         return math.nan
 
 
-def cards_frame(cards: list[Card], references: list[dict] | None = None,
-                priority: Sequence[str] = HEADLINE_METRICS, split: str = "test") -> pd.DataFrame:
-    """One row per card (this project) and per reference dict (the papers), headline metric only.
+def _area(method: str) -> str:
+    m = _method(method)
+    return m.area if m is not None else method
 
-    Columns: FRAME_COLUMNS. A card's headline metric is the first of ``priority`` found in
-    ``card.metrics[split]``. A reference dict has keys method, dataset, metric, value, params,
-    citation, model (e.g. "SumGNN" for a baseline; defaults to the method) and optionally setting,
-    std and params_kind (as from ``references.reference_rows()``); its parameter count goes to
-    ``params_adaptive`` when params_kind is "adaptive", else to ``params_total`` (None -> NaN);
-    its source is "paper: <citation>". ``model`` is the name plotted: the method for this
-    project's cards. ``std`` is the paper's standard deviation where given (NaN otherwise).
+
+def _title(method: str) -> str:
+    m = _method(method)
+    return m.title if m is not None else method
+
+
+def reference_role(row: dict) -> str:
+    """The role (ROLES) of a paper's row: knowledge-aware or another baseline."""
+    return ROLES[1] if row.get("knowledge_aware") else ROLES[2]
+
+
+def cards_frame(cards: list[Card], references: list[dict] | None = None,
+                priority: Sequence[str] | None = None, split: str = "test") -> pd.DataFrame:
+    """One row per card (this project, its headline metric) and per reference dict (the papers, every row).
+
+    Columns: FRAME_COLUMNS. A card's metric is :func:`card_headline`'s: its method's declared headline, or with
+    ``priority`` the first of those it has. ``model`` is the method's title for a card; ``seeds`` the card's
+    "mean ± std (n seeds)" of that metric ("" without seeds). A reference dict has keys method, dataset, metric,
+    value, params, citation, model (e.g. "SumGNN" for a baseline; defaults to the method) and optionally setting,
+    std, params_kind, params_source, knowledge_aware and baseline (as from ``references.reference_rows()``); its
+    parameter count goes to ``params_adaptive`` when params_kind is "adaptive", else to ``params_total`` (None ->
+    NaN); its source is "paper: <citation>". ``area`` is the method's data area (the task); ``role`` one of ROLES;
+    ``baseline`` whether a paper's row is a model the paper compares against (False for the method's own numbers
+    and this project's cards); ``std`` the paper's standard deviation where given (NaN otherwise).
     """
     rows = []
     for c in cards:
-        name, value = headline_metric((c.metrics or {}).get(split), priority)
+        name, value, higher = card_headline(c, split, priority)
         params = c.params or {}
         train = c.train or {}
         rows.append({
-            "method": c.method, "model": c.method, "dataset": c.dataset, "setting": c.setting,
+            "method": c.method, "model": _title(c.method), "dataset": c.dataset, "setting": c.setting,
             "metric": name, "value": value,
             "params_total": _num(params.get("total")), "params_trainable": _num(params.get("trainable")),
             "params_adaptive": _num(params.get("adaptive")), "train_seconds": _num(train.get("seconds")),
             "device": train.get("device", ""), "source": "this project", "std": math.nan,
+            "area": _area(c.method), "role": ROLES[0], "baseline": False, "higher_is_better": higher,
+            "params_source": "card", "citation": c.reference or "", "seeds": c.seed_text(split, name) if name else "",
         })
     for r in references or []:
         citation = r.get("citation") or "unknown"
         adaptive = r.get("params_kind") == "adaptive"
+        method = r.get("method", "")
         rows.append({
-            "method": r.get("method", ""), "model": r.get("model") or r.get("method", ""),
+            "method": method, "model": r.get("model") or method,
             "dataset": r.get("dataset", ""), "setting": r.get("setting", ""),
             "metric": r.get("metric"), "value": _num(r.get("value")),
             "params_total": math.nan if adaptive else _num(r.get("params")), "params_trainable": math.nan,
             "params_adaptive": _num(r.get("params")) if adaptive else math.nan,
             "train_seconds": math.nan, "device": "", "source": f"paper: {citation}", "std": _num(r.get("std")),
+            "area": _area(method), "role": reference_role(r), "baseline": bool(r.get("baseline", True)),
+            "higher_is_better": higher_is_better(r.get("metric"), method),
+            "params_source": r.get("params_source") or ("paper" if r.get("params") else ""),
+            "citation": citation, "seeds": "",
         })
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
     for col in ("value", "params_total", "params_trainable", "params_adaptive", "train_seconds", "std"):
@@ -485,6 +638,14 @@ def _si(count: float) -> str:
     return f"{count:g}"
 
 
+def format_params(count: float) -> str:
+    """A parameter count in a sentence, to 3 significant digits: 34,855 -> '34.9k', 11,160,226 -> '11.2M'."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= scale:
+            return f"{round_sig(count / scale, 3):g}{suffix}"
+    return f"{count:g}"
+
+
 def log_ticks(low: float, high: float) -> list[float]:
     """1-2-5 steps per decade from the last one at or below ``low`` to the first at or above ``high`` (log
     axes otherwise label 20k, 30k, … as bare 2, 3, …; ticks outside the drawn range are not shown)."""
@@ -495,70 +656,357 @@ def log_ticks(low: float, high: float) -> list[float]:
     return ticks[start:max(end, start + 1) + 1]
 
 
-def parsimony_figure(frame: pd.DataFrame, title: str = "Parameters vs. test metric",
-                     params: str = "params_total", facet_wrap: int = 3) -> go.Figure:
-    """Scatter of parameter count (log x) against the headline metric (y).
+# ----------------------------------------------------------------------------------------------
+# The parsimony panels: one per (task, dataset, setting)
+# ----------------------------------------------------------------------------------------------
 
-    One point per row of :func:`cards_frame` that has a positive ``params`` column ("params_total",
-    or "params_adaptive" to compare the per-task adapted parameters of PAR/PACIA) and a value;
-    colour = model, symbol = source (this project: filled circle, a paper: open diamond), error
-    bars where a paper gives a standard deviation. Rows mixing several metric names get one
-    panel per metric (facet, own y-axis each), since MRR and MSE do not share a scale; to compare
-    datasets, filter the frame first (hover shows the dataset). Rows left out (no count or no
-    value) are counted in a note on the figure.
-    """
-    import plotly.express as px
+_PLAIN_SETTINGS = ("", "default", "transductive")
 
-    if frame is None or frame.empty:
-        return _empty_figure("No model cards or reference numbers to plot yet.", title)
-    df = frame.copy()
-    df["source_kind"] = ["this project" if s == "this project" else "paper" for s in df["source"]]
-    ok = df[params].gt(0) & df["value"].notna() & df["metric"].notna()
-    dropped = int((~ok).sum())
-    df = df[ok].reset_index(drop=True)
-    if df.empty:
-        return _empty_figure("No row has both a parameter count and a metric value.", title)
-    df["params"] = df[params]
-    has_std = "std" in df and df["std"].notna().any()
-    metrics = list(dict.fromkeys(df["metric"]))
-    facet = len(metrics) > 1
-    kind = "adaptive" if params == "params_adaptive" else "total"
-    hover = {"method": True, "dataset": True, "setting": True, "metric": True, "value": ":.4f",
-             "params": ":,.0f", "source": True, "source_kind": False, "model": False}
-    n_models = df["model"].nunique()
-    palette = px.colors.qualitative.Plotly if n_models <= 10 else (px.colors.qualitative.Dark24
-                                                                    + px.colors.qualitative.Light24)
-    fig = px.scatter(
-        df, x="params", y="value", color="model", symbol="source_kind", color_discrete_sequence=palette,
-        symbol_map={"this project": "circle", "paper": "diamond-open"},
-        category_orders={"source_kind": ["this project", "paper"], "metric": metrics},
-        facet_col="metric" if facet else None, facet_col_wrap=min(facet_wrap, len(metrics)) if facet else 0,
-        facet_col_spacing=0.07, facet_row_spacing=0.12, error_y="std" if has_std else None,
-        log_x=True, hover_name="model", hover_data=hover,
-        labels={"params": f"parameters ({kind}, log scale)", "value": "test value", "model": "model",
-                "source_kind": "source"},
-    )
-    fig.update_traces(marker={"size": 11, "line": {"width": 1.5}})
-    ticks = log_ticks(df["params"].min(), df["params"].max())
-    fig.update_xaxes(title_text=f"parameters ({kind}, log scale)", tickvals=ticks, ticktext=[_si(t) for t in ticks])
-    if facet:
-        fig.update_yaxes(matches=None, showticklabels=True, title_text="")
-        fig.update_xaxes(showticklabels=True)
-        fig.for_each_annotation(lambda a: a.update(text=metric_title(a.text.split("=", 1)[-1])))
-        fig.update_yaxes(title_text="test value", col=1)
+
+def _setting(setting: Any) -> str:
+    return "" if setting is None or str(setting) in _PLAIN_SETTINGS else str(setting)
+
+
+from dataclasses import dataclass  # noqa: E402  (the card half of this module)
+
+
+@dataclass
+class ParsimonyPanel:
+    """The models of one task on one dataset (and setting), quality against size.
+
+    ``rows``: the frame's rows of that task, dataset and setting in ``metric``; ``params``: the column on the x
+    axis ("params_total", or "params_adaptive" where the panel's counts are per-task adapted parameters);
+    ``headline``: the panel's sentence; ``also``: numbers reported without a parameter count."""
+
+    area: str
+    task: str
+    dataset: str
+    setting: str
+    metric: str
+    higher_is_better: bool
+    params: str
+    rows: pd.DataFrame
+    headline: str = ""
+    also: str = ""
+    reference_line: tuple[str, float] | None = None  # (label, value): the paper's own number without a size
+
+    @property
+    def title(self) -> str:
+        return f"{self.dataset}" + (f" ({self.setting})" if self.setting else "") + f" · {self.task}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.area}/{self.dataset}/{self.setting}"
+
+    @property
+    def params_kind(self) -> str:
+        return "adaptive" if self.params == "params_adaptive" else "total"
+
+    def plotted(self) -> pd.DataFrame:
+        """Rows with a parameter count and a value: the points."""
+        return self.rows[self.rows[self.params].gt(0) & self.rows["value"].notna()]
+
+    def size_only(self) -> pd.DataFrame:
+        """Rows with a parameter count and no value (e.g. PACIA): drawn as a vertical line."""
+        return self.rows[self.rows[self.params].gt(0) & self.rows["value"].isna()]
+
+    def unsized(self) -> pd.DataFrame:
+        """Rows with a value and no parameter count: named under the panel."""
+        return self.rows[~self.rows[self.params].gt(0) & self.rows["value"].notna()]
+
+
+def _task_titles() -> dict[str, str]:
+    """area -> the task of the first registered method of that area, up to its colon ('Knowledge-graph
+    reasoning'), and the registry's order of areas."""
+    from backend.registry import METHODS
+
+    titles: dict[str, str] = {}
+    for m in METHODS.values():
+        titles.setdefault(m.area, m.task.split(":")[0].strip())
+    return titles
+
+
+def _panel_metric(group: pd.DataFrame, params_ok: pd.Series) -> str | None:
+    """This project's headline where the group has a card; else a method's declared headline that its papers
+    report; else the metric with the most sized numbers (ties: HEADLINE_METRICS order)."""
+    ours = group[group["role"] == ROLES[0]]
+    if not ours.empty and ours["metric"].notna().any():
+        return ours["metric"].dropna().value_counts().index[0]
+    for method in dict.fromkeys(group["method"]):
+        declared, _ = declared_headline(method)
+        if declared is not None and (group["metric"] == declared).any():
+            return declared
+    sized = group[params_ok & group["metric"].notna()]
+    pool = sized if not sized.empty else group[group["metric"].notna()]
+    if pool.empty:
+        return None
+    counts = pool["metric"].value_counts()
+    rank = {m: i for i, m in enumerate(HEADLINE_METRICS)}
+    return min(counts.index, key=lambda m: (-counts[m], rank.get(m, len(rank)), m))
+
+
+def _value_text(metric: str, value: float) -> str:
+    return f"{METRIC_NAMES.get(metric, metric)} {value:.3f}"
+
+
+def _best(rows: pd.DataFrame, higher: bool) -> pd.Series | None:
+    rows = rows[rows["value"].notna()]
+    if rows.empty:
+        return None
+    return rows.loc[rows["value"].idxmax() if higher else rows["value"].idxmin()]
+
+
+def _headline(panel: ParsimonyPanel) -> tuple[str, set]:
+    """One sentence: this project's model(s) (or the lead paper model) with size and metric, the paper's own number
+    for it, the best baseline with its size and how many times larger it is (and the smallest sized baseline when
+    that is another one), and sizes reported without a value; with the row indices it names."""
+    rows, x, higher, metric = panel.rows, panel.params, panel.higher_is_better, panel.metric
+    kind = "" if x == "params_total" else " adapted"
+    ours = rows[rows["role"] == ROLES[0]]
+    own_models = set(ours["model"])
+    parts, named, lead_size = [], set(), math.nan
+
+    def sized(r) -> str:
+        return f"{format_params(r[x])}{kind} parameters"
+
+    if not ours.empty:
+        for i, r in ours.sort_values("value", ascending=not higher).iterrows():
+            size = f"{sized(r)}, " if r[x] > 0 else ""
+            many = re.fullmatch(r"(.*) \((\d+ seeds?)\)", r["seeds"] or "")
+            seeds = f" ({many[2]}: {many[1]})" if many else ""
+            parts.append(f"{r['model']} (this project): {size}{_value_text(metric, r['value'])}{seeds}")
+            named.add(i)
+            lead_size = r[x] if math.isnan(lead_size) and r[x] > 0 else lead_size
+        same = rows[(rows["role"] != ROLES[0]) & rows["model"].isin(own_models) & rows["value"].notna()]
+        if not same.empty:
+            i = same.sort_values(x, na_position="last").index[0]  # a sized number first
+            paper = rows.loc[i]
+            size = f" with {sized(paper)}" if paper[x] > 0 else ""
+            parts.append(f"the paper's {paper['model']}: {_value_text(metric, paper['value'])}{size}")
+            named.add(i)
+            if not paper[x] > 0:
+                panel.reference_line = (f"paper's {paper['model']}", float(paper["value"]))
     else:
-        fig.update_yaxes(title_text=f"test {metric_title(metrics[0])}")
-    n_rows = -(-len(metrics) // facet_wrap) if facet else 1
-    n_legend = len(fig.data)  # one legend row per (model, source) trace: the figure grows to show them all
-    fig.update_layout(title=title, height=max(380 * n_rows + 60, 24 * n_legend + 200),
-                      legend_title_text="model, source",
-                      margin={"t": 80})
-    if dropped:
-        fig.add_annotation(text=f"not plotted: {dropped} row(s) without a {kind} parameter count or a value "
-                                "(they are in the tables)",
-                           showarrow=False, xref="paper", yref="paper", x=1, y=1.06, xanchor="right",
-                           font={"size": 11, "color": "#777"})
+        own = rows[~rows["baseline"].astype(bool) & rows["value"].notna()]
+        lead = _best(own[own[x].gt(0)], higher)
+        lead = lead if lead is not None else _best(own, higher)
+        if lead is not None:
+            size = f"{sized(lead)}, " if lead[x] > 0 else ""
+            parts.append(f"{lead['model']} (paper): {size}{_value_text(metric, lead['value'])}")
+            own_models, lead_size = {lead["model"]}, lead[x]
+            named.add(lead.name)
+    baselines = rows[rows["baseline"].astype(bool) & ~rows["model"].isin(own_models)]
+    with_size = baselines[baselines[x].gt(0) & baselines["value"].notna()]
+
+    def times(r) -> str:
+        return f" ({r[x] / lead_size:,.0f}× the parameters)" if lead_size > 0 and r[x] >= 2 * lead_size else ""
+
+    best = _best(with_size, higher)
+    if best is not None:
+        parts.append(f"best baseline with a size: {best['model']}, {sized(best)}, "
+                     f"{_value_text(metric, best['value'])}{times(best)}")
+        named.add(best.name)
+        smallest = with_size.loc[with_size[x].idxmin()]
+        if smallest.name != best.name:
+            parts.append(f"smallest: {smallest['model']}, {sized(smallest)}, "
+                         f"{_value_text(metric, smallest['value'])}{times(smallest)}")
+            named.add(smallest.name)
+    else:
+        best = _best(baselines, higher)
+        if best is not None:
+            parts.append(f"best baseline: {best['model']}, {_value_text(metric, best['value'])} (size not given)")
+            named.add(best.name)
+    for i, r in panel.size_only().iterrows():
+        if r["model"] not in own_models:
+            parts.append(f"{r['model']}: {sized(r)}, no {METRIC_NAMES.get(metric, metric)} available")
+            named.add(i)
+    return ("; ".join(parts) + "." if parts else ""), named
+
+
+def _also(panel: ParsimonyPanel, named: set) -> str:
+    """The numbers reported without a parameter count that the headline does not name, best first."""
+    unsized = panel.unsized()
+    unsized = unsized[~unsized.index.isin(named)].sort_values("value", ascending=not panel.higher_is_better)
+    if unsized.empty:
+        return ""
+    twice = set(panel.rows["model"][panel.rows["model"].duplicated()])
+    items = [f"{r['model']} {r['value']:.3f}" + (f" ({r['citation']})" if r["model"] in twice else "")
+             for _, r in unsized.iterrows()]
+    return f"Also reported, without a parameter count ({METRIC_NAMES.get(panel.metric, panel.metric)}): " + \
+        ", ".join(items) + "."
+
+
+def parsimony_panels(frame: pd.DataFrame, min_models: int = 2) -> list[ParsimonyPanel]:
+    """The frame of :func:`cards_frame` cut into one panel per (task = area, dataset, setting).
+
+    A panel's metric is its cards' headline (their method's declared one), or for a dataset with papers' numbers
+    only a declared headline they report, else the metric with most sized numbers. Its x axis counts adapted
+    parameters where most of its sized numbers do (PAR, PACIA), else all parameters. A panel is kept when it has
+    one of this project's cards, or at least ``min_models`` models with a parameter count; panels with cards
+    come first, in the registry's order of tasks. Driven by the registry and the references only."""
+    if frame is None or frame.empty:
+        return []
+    titles = _task_titles()
+    order = {a: i for i, a in enumerate(titles)}
+    df = frame.copy()
+    df["setting_key"] = [_setting(s) for s in df["setting"]]
+    panels = []
+    for (area, dataset, setting), group in df.groupby(["area", "dataset", "setting_key"], sort=False):
+        params_ok = group["params_total"].gt(0) | group["params_adaptive"].gt(0)
+        metric = _panel_metric(group, params_ok)
+        if metric is None:
+            continue
+        rows = group[group["metric"] == metric].drop(columns="setting_key")
+        n_total, n_adaptive = int(rows["params_total"].gt(0).sum()), int(rows["params_adaptive"].gt(0).sum())
+        x = "params_adaptive" if n_adaptive > n_total else "params_total"
+        ours = (rows["role"] == ROLES[0]).any()
+        sized_models = rows.loc[rows[x].gt(0), "model"].nunique()
+        if not ours and sized_models < min_models:
+            continue
+        methods = [m for m in dict.fromkeys(rows["method"])]
+        higher = higher_is_better(metric, methods[0] if methods else None)
+        panel = ParsimonyPanel(area, titles.get(area, area), dataset, setting, metric, higher, x,
+                               rows.reset_index(drop=True))
+        if panel.plotted().empty and not ours:
+            continue
+        panel.headline, named = _headline(panel)
+        panel.also = _also(panel, named)
+        panels.append(panel)
+    panels.sort(key=lambda p: (not (p.rows["role"] == ROLES[0]).any(), order.get(p.area, len(order)),
+                               _dataset_rank(p)))
+    return panels
+
+
+def _dataset_rank(panel: ParsimonyPanel) -> int:
+    """Where the panel's dataset stands in its first method's list of datasets (the registry's order: e.g.
+    RED-GNN's transductive graphs before the inductive splits); unknown ones last, in the frame's order."""
+    for method in dict.fromkeys(panel.rows["method"]):
+        m = _method(method)
+        if m is not None and panel.dataset in m.datasets:
+            return m.datasets.index(panel.dataset)
+    return 10_000
+
+
+def _label_positions(xs: list[float], ys: list[float], span: tuple[float, float], near: float = 0.35) -> list[str]:
+    """Where each point's label goes: above it unless a point within ``near`` decades left or right of it sits
+    higher (then below), so the labels of two models of about the same size do not overlap; starting at the point
+    near the left edge of the log axis ``span`` and ending at it near the right edge, so no label runs off."""
+    logs = [math.log10(v) for v in xs]
+    width = span[1] - span[0]
+    out = []
+    for i, (lx, y) in enumerate(zip(logs, ys)):
+        higher = any(abs(lx - logs[j]) < near and ys[j] > y for j in range(len(xs)) if j != i)
+        side = "right" if lx - span[0] < 0.3 * width else "left" if span[1] - lx < 0.3 * width else "center"
+        out.append(f"{'bottom' if higher else 'top'} {side}")
+    return out
+
+
+def _param_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log parameter axis: 1-2-5 steps within 1.3 decades, whole decades beyond (a phone-wide
+    axis has room for about six labels)."""
+    if math.log10(high / low) <= 1.3:
+        return log_ticks(low, high)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [10.0 ** e for e in range(first, last + 1)]
+
+
+def panel_figure(panel: ParsimonyPanel, height: int = 400, title: str | None = None) -> go.Figure:
+    """One panel: parameters (log x) against the panel's metric, a trace per role (ROLES: colour and symbol; the
+    legend below the plot, horizontal, at most three entries), each point labelled with its model (the method's own
+    numbers in bold); a paper's standard deviation as an error bar; the paper's number for this project's model
+    without a size as a dotted horizontal line, a parameter count without a value as a dotted vertical one; every
+    font 11 px or more."""
+    import plotly.graph_objects as go
+
+    points = panel.plotted()
+    lines = panel.size_only()
+    if points.empty and lines.empty:
+        return _empty_figure("No number with a parameter count here yet.", title or "")
+    x = panel.params
+    counts = [c for c in list(points[x]) + list(lines[x]) if c > 0]
+    low, high = min(counts), max(counts)
+    span = (math.log10(low) - 0.4, math.log10(high) + 0.4)
+    positions = dict(zip(points.index, _label_positions(list(points[x]), list(points["value"]), span)))
+    fig = go.Figure()
+    for role in ROLES:
+        sub = points[points["role"] == role]
+        if sub.empty:
+            continue
+        colour, symbol = ROLE_STYLE[role]
+        labels = []
+        for m, baseline in zip(sub["model"], sub["baseline"]):
+            label = html.escape(str(m)) + (" (paper)" if role != ROLES[0] and (points["model"] == m).sum() > 1 else "")
+            labels.append(label if baseline else f"<b>{label}</b>")
+        hover = [f"<b>{html.escape(str(m))}</b><br>{html.escape(role)}<br>"
+                 f"{METRIC_NAMES.get(panel.metric, panel.metric)} {v:.4f}"
+                 + (f" ± {s:.3f}" if s == s else "")
+                 + (f"<br>over seeds: {html.escape(str(seeds))}" if seeds else "")
+                 + f"<br>{p:,.0f} {panel.params_kind} parameters"
+                 + (f" ({html.escape(str(src))})" if src and src != "card" else "")
+                 + (f"<br>{html.escape(str(c))}" if role != ROLES[0] else "")
+                 for m, v, s, seeds, p, src, c in zip(sub["model"], sub["value"], sub["std"], sub["seeds"], sub[x],
+                                                      sub["params_source"], sub["citation"])]
+        has_std = sub["std"].notna().any()
+        fig.add_trace(go.Scatter(
+            x=sub[x], y=sub["value"], mode="markers+text", name=role, text=labels,
+            textposition=[positions[i] for i in sub.index], textfont={"size": 12, "color": colour},
+            cliponaxis=False,
+            marker={"size": 12, "color": colour, "symbol": symbol, "line": {"width": 1.5, "color": colour}},
+            error_y={"type": "data", "array": sub["std"].fillna(0).tolist(), "visible": True, "thickness": 1,
+                     "color": colour} if has_std else None,
+            hovertext=hover, hoverinfo="text"))
+    ticks = [t for t in _param_ticks(low, high) if span[0] <= math.log10(t) <= span[1]]
+    for _, r in lines.iterrows():
+        colour = ROLE_STYLE[r["role"]][0]
+        fig.add_vline(x=r[x], line={"dash": "dot", "color": colour, "width": 1.5})
+        fig.add_annotation(x=math.log10(r[x]), y=1.0, yref="paper", yanchor="bottom", xanchor="left",
+                           showarrow=False, text=f"{html.escape(str(r['model']))}: {format_params(r[x])}, no value",
+                           font={"size": 11, "color": colour})
+    values = points["value"].dropna()
+    if panel.reference_line is not None:
+        label, value = panel.reference_line
+        colour = ROLE_STYLE[ROLES[1]][0]
+        fig.add_hline(y=value, line={"dash": "dot", "color": colour, "width": 1.5})
+        fig.add_annotation(x=1, xref="paper", xanchor="right", y=value, yanchor="top", showarrow=False,
+                           text=f"{html.escape(label)}: {value:.3f} (size not given)",
+                           font={"size": 11, "color": colour})
+        values = pd.concat([values, pd.Series([value])])
+    y_title = metric_title(panel.metric)
+    if not panel.higher_is_better and "lower is better" not in y_title:
+        y_title += " (lower is better)"
+    grid = "#e3e6e4"
+    yaxis = {"title": {"text": f"test {y_title}", "font": {"size": 12}}, "tickfont": {"size": 12},
+             "automargin": True, "gridcolor": grid, "zeroline": False}
+    if not values.empty:
+        pad = max(0.03, 0.2 * float(values.max() - values.min()))
+        yaxis["range"] = [float(values.min()) - pad, float(values.max()) + pad]
+    fig.update_layout(
+        title={"text": title, "font": {"size": 15}} if title else None, height=height,
+        font={"size": 12, "color": "#1f2a30"}, showlegend=True, template="plotly_white",
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0,
+                "font": {"size": 12}, "itemwidth": 30},
+        margin={"l": 10, "r": 16, "t": 48 if title else 20, "b": 96},
+        xaxis={"type": "log", "title": {"text": f"{panel.params_kind} parameters (log scale)", "font": {"size": 12}},
+               "tickvals": ticks, "ticktext": [_si(t) for t in ticks], "range": list(span),
+               "tickfont": {"size": 12}, "gridcolor": grid, "automargin": True},
+        yaxis=yaxis, hoverlabel={"font": {"size": 12}},
+    )
     return fig
+
+
+def panels_frame(panels: list[ParsimonyPanel]) -> pd.DataFrame:
+    """Every point and size-only line of ``panels``, one row each: task, dataset, setting, model, role, metric,
+    value, std, params, params_kind, params_source, seeds, citation key (for the download: rounded there)."""
+    rows = []
+    for p in panels:
+        for _, r in pd.concat([p.plotted(), p.size_only()]).iterrows():
+            rows.append({"task": p.task, "dataset": p.dataset, "setting": p.setting, "model": r["model"],
+                         "role": r["role"], "metric": p.metric, "value": r["value"], "std": r["std"],
+                         "params": r[p.params], "params_kind": p.params_kind, "params_source": r["params_source"],
+                         "seeds": r["seeds"], "citation": r["citation"]})
+    return pd.DataFrame(rows, columns=["task", "dataset", "setting", "model", "role", "metric", "value", "std",
+                                       "params", "params_kind", "params_source", "seeds", "citation"])
 
 
 # ----------------------------------------------------------------------------------------------

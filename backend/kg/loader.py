@@ -30,6 +30,25 @@ class KGData:
     entity_labels: list[str] | None = None
     relation_labels: list[str] | None = None
     files: dict[str, str] = field(default_factory=dict)  # relative path -> absolute path used
+    #: how a name without a label is shown (display only: alignment and lookups by label never see it): "" as it
+    #: is, "spaces" with underscores as spaces (umls), or a pattern such as "person {}" (family's bare numbers)
+    display: str = ""
+
+    def readable(self, name: str) -> str:
+        """A name as shown where the dataset gives no label (:attr:`display`)."""
+        if self.display == "spaces":
+            return name.replace("_", " ")
+        return self.display.format(name) if self.display else name
+
+    @property
+    def naming_note(self) -> str:
+        """One sentence on how names are shown, where the display rule changes them (else "")."""
+        if "{}" in self.display:
+            return (f"{self.name} gives its entities numbers, not names: they are shown as "
+                    f"“{self.display.format(self.entities[0] if self.entities else 0)}”.")
+        if self.display == "spaces":
+            return f"{self.name}'s names are shown with spaces for underscores."
+        return ""
 
     @property
     def n_ent(self) -> int:
@@ -42,20 +61,22 @@ class KGData:
     def entity_label(self, idx: int) -> str:
         if self.entity_labels is not None and self.entity_labels[idx]:
             return self.entity_labels[idx]
-        return self.entities[idx]
+        return self.readable(self.entities[idx])
 
     def entity_text(self, idx: int) -> str:
-        """'label · name', or just the name when the entity has no label of its own (what pickers show;
+        """'label · name', or just the label when the entity has no label of its own (what pickers show;
         the lookups read it back)."""
         label = self.entity_label(idx)
-        return label if label == self.entities[idx] else f"{label} · {self.entities[idx]}"
+        own = self.entity_labels is not None and bool(self.entity_labels[idx])
+        return f"{label} · {self.entities[idx]}" if own and label != self.entities[idx] else label
 
     def relation_label(self, idx: int) -> str:
         """Name of relation ``idx`` in the doubled space: r, inverse r + n_rel, self-loop 2·n_rel."""
         if idx == 2 * self.n_rel:
             return "self"
         base = idx % self.n_rel
-        name = self.relation_labels[base] if self.relation_labels else self.relations[base]
+        name = self.relation_labels[base] if self.relation_labels else self.relations[base].replace(
+            "_", " ") if self.display == "spaces" else self.relations[base]
         return name if idx < self.n_rel else f"inverse of {name}"
 
     def relation_choices(self, entity: int) -> list[tuple[int, int, str]]:
@@ -112,6 +133,8 @@ _LABEL_FILES = {  # dataset -> (entity text file, relation text file, cut at fir
     "WN18RR": ("entity2text.txt", "relation2text.txt", True),
     "fb15k-237": ("entity2text.txt", "relation2text.txt", False),
 }
+#: datasets without text files whose names read better shown another way (KGData.display)
+DISPLAY = {"family": "person {}", "umls": "spaces"}
 #: inductive split family -> the transductive dataset whose text files name its entities and relations
 _INDUCTIVE_LABELS_FROM = {"WN18RR": "WN18RR", "fb237": "fb15k-237"}
 
@@ -130,7 +153,9 @@ def load_redgnn_layout(name: str, root: str | Path | None = None, with_labels: b
     root = resolve_data_root(root) if not isinstance(root, Path) else root
     paths = {f: data_file(root, f"kg/{name}/{f}") for f in REDGNN_FILES}
     ent_labeller, rel_labeller = _labellers(root, name if with_labels else None)
-    return read_redgnn_files(name, paths, ent_labeller, rel_labeller)
+    kg = read_redgnn_files(name, paths, ent_labeller, rel_labeller)
+    kg.display = DISPLAY.get(name, "") if with_labels else ""
+    return kg
 
 
 #: the files of a transductive dataset in the RED-GNN layout

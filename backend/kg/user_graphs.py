@@ -1,6 +1,7 @@
 """A user's own knowledge graph: a table of (head, relation, tail) triples made into a transductive dataset.
 
-:func:`import_graph` reads a CSV/TSV (header optional; bad rows are named and skipped, the rest kept),
+:func:`import_graph` reads a CSV/TSV (header optional; every row is read or named with its line and reason:
+with ``keep_going`` the readable rows are imported and the others listed, without it nothing is written),
 drops repeated triples, splits the rest at random into training, valid and test triples, and writes them in
 the RED-GNN layout (``entities.txt``, ``relations.txt``, ``facts/train/valid/test.txt``, tab-separated, so
 names may hold spaces) to ``<graphs folder>/<name>/``, beside a ``graph.json`` report. Every held-out
@@ -26,7 +27,7 @@ import torch
 
 from backend.core.files import atomic_write_text
 from backend.core.store import runs_root, utc_now
-from backend.core.tables import Column, Problem, read_table
+from backend.core.tables import Column, IncompleteTable, Problem, Table, read_table
 
 from .loader import REDGNN_FILES, KGData, read_redgnn_files
 
@@ -93,8 +94,8 @@ class GraphReport:
 
     name: str
     source: str
-    rows_read: int
-    problems: list[str]
+    rows_read: int                  # data rows of the file imported (before repeated triples are dropped)
+    problems: list[str]             # the table's summary: how many rows were read, the first problems
     duplicates: int
     entities: int
     relations: int
@@ -106,14 +107,18 @@ class GraphReport:
     created: str = ""
     folder: str = ""
     problem_rows: list[dict] = field(default_factory=list)
-    labels: dict = field(default_factory=dict)  # labels file: source, entities / relations labelled, unused, problems
+    labels: dict = field(default_factory=dict)  # labels file: source, entities / relations labelled, unused,
+    #                                             problems, rows_not_read
     extends: str = ""               # the dataset the table was added to ("" for none)
     extended_triples: int = 0       # that dataset's triples in the graph (always training)
+    rows_in_file: int = 0           # data rows of the file (0: a report written before it was counted)
 
     def lines(self) -> list[str]:
         """The report as sentences a person reads."""
         s = self.splits
-        out = [f"{self.rows_read:,} rows read, {len(self.problem_rows):,} skipped, {self.duplicates:,} repeated "
+        of_file = f" of {self.rows_in_file:,}" if self.rows_in_file else ""
+        not_read = len({p["row"] for p in self.problem_rows})
+        out = [f"{self.rows_read:,}{of_file} rows read, {not_read:,} not read, {self.duplicates:,} repeated "
                f"triples dropped: {self.entities:,} entities, {self.relations:,} relations.",
                f"Split (seed {self.seed}): {s['facts'] + s['train']:,} training triples ({s['facts']:,} facts, "
                f"{s['train']:,} queries), {s['valid']:,} valid, {s['test']:,} test."]
@@ -128,7 +133,8 @@ class GraphReport:
             out.append(f"Labels from {lb['source']}: {lb['entities']:,} of {self.entities:,} entities and "
                        f"{lb['relations']:,} of {self.relations:,} relations labelled"
                        + (f"; {lb['unused']:,} labels name nothing in the graph" if lb["unused"] else "")
-                       + (f"; {len(lb['problems'])} label rows skipped" if lb["problems"] else "") + ".")
+                       + (f"; {lb.get('rows_not_read', len(lb['problems'])):,} label rows not read"
+                          if lb["problems"] else "") + ".")
         return out
 
 
@@ -171,13 +177,16 @@ def split_triples(triples: torch.Tensor, n_ent: int, n_rel: int, valid_fraction:
 def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0,
                  replace: bool = False, reserved: tuple[str, ...] | None = None, source_name: str = "",
                  labels: Path | bytes | str | None = None, labels_name: str = "",
-                 extend: KGData | None = None) -> GraphReport:
+                 extend: KGData | None = None, keep_going: bool = True) -> GraphReport:
     """Read ``source`` (a path, an upload's bytes, or text: a CSV/TSV of head, relation, tail), split it and
     write the graph. ``labels`` (optional, same forms): a table of name, label giving entities and relations
     readable labels (Wikidata or Freebase ids, say); the pickers, answers and evidence then show them.
     ``extend``: a dataset the table adds to. Its triples join the graph and always train, its labels come along,
     and a table cell naming one of its entities or relations by a label it alone has means that one; the
     valid and test fractions apply to the table's own triples, so the held-out triples are the user's.
+    ``keep_going`` (the page's way): rows that cannot be read are listed in the report and the others imported;
+    else (the CLI's way, unless --keep-going) such a row raises :class:`IncompleteTable` before anything is
+    written, as does a labels row.
 
     Raises ValueError when the table cannot be read as a whole, has fewer than :data:`MIN_TRIPLES` distinct
     usable triples, leaves no valid or no test triple, or names a graph that exists (unless ``replace``).
@@ -187,11 +196,13 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
     folder = graph_folder(name)
     if folder.exists() and not replace:
         raise ValueError(f"a graph called {name!r} exists already ({folder}); choose another name or replace it")
+    source_name = source_name or (source.name if isinstance(source, Path) else "upload")
     table = read_table(source, GRAPH_COLUMNS)
     # the layout is tab-separated: a name holding a tab (possible inside a quoted CSV cell) cannot be written
     table = table.drop([Problem(int(row), column, value, "holds a tab, which a name may not")
                         for row, *cells in table.rows[["row"] + [c.name for c in GRAPH_COLUMNS]].itertuples(index=False)
                         for column, value in zip((c.name for c in GRAPH_COLUMNS), cells) if "\t" in value])
+    _require_complete(table, source_name, keep_going)
     rows = table.rows
     heads, rels, tails = rows["head"].tolist(), rows["relation"].tolist(), rows["tail"].tolist()
     base_names, base_rels, base_triples, base_labels = [], [], torch.empty(0, 3, dtype=torch.long), {}
@@ -219,15 +230,15 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
         keep[inverse[:len(base_triples)]] = True
     if len(distinct) < MIN_TRIPLES:
         raise ValueError(f"the table has {len(distinct)} distinct usable triples; a graph needs at least {MIN_TRIPLES}"
-                         + (f" ({len(table.problems)} rows skipped: {table.problems[0]})" if table.problems else ""))
+                         + (f" ({table.headline()}; first: {table.problems[0]})" if table.problems else ""))
     splits, moved = split_triples(distinct, len(entities), len(relations), valid_fraction, test_fraction, seed, keep)
     for split in ("valid", "test"):
         if not len(splits[split]):
             raise ValueError(f"no {split} triple is left (each held-out triple's entities and relation must also "
                              f"occur in training); give a larger {split} fraction or more triples")
     report = GraphReport(
-        name=name, source=source_name or (source.name if isinstance(source, Path) else "upload"),
-        rows_read=len(rows) + len({p.row for p in table.problems}), problems=table.summary(),
+        name=name, source=source_name, rows_read=table.rows_read, rows_in_file=table.data_rows,
+        problems=table.summary(),
         duplicates=len(triples) - len(distinct), entities=len(entities), relations=len(relations),
         extends=extend.name if extend is not None else "", extended_triples=len(base_triples),
         splits={k: len(v) for k, v in splits.items()}, moved_to_training=moved, valid_fraction=valid_fraction,
@@ -235,8 +246,9 @@ def import_graph(source: Path | bytes | str, name: str, valid_fraction: float = 
         problem_rows=[asdict(p) for p in table.problems])
     label_of = dict(base_labels)
     if labels is not None:
-        own_labels, report.labels = read_labels(labels, entities, relations)
-        report.labels["source"] = labels_name or (labels.name if isinstance(labels, Path) else "upload")
+        labels_name = labels_name or (labels.name if isinstance(labels, Path) else "upload")
+        own_labels, report.labels = read_labels(labels, entities, relations, keep_going, labels_name)
+        report.labels["source"] = labels_name
         label_of.update(own_labels)
     _write_graph(folder, entities, relations, splits, report, replace, label_of)
     return report
@@ -260,19 +272,29 @@ def _unique_labels(names: list[str], labels: list[str] | None) -> dict[str, str]
     return {label.lower(): name for name, label in zip(names, labels or []) if label and count[label.lower()] == 1}
 
 
-def read_labels(source, entities: list[str], relations: list[str]) -> tuple[dict[str, str], dict]:
-    """({name: label} for the graph's names, a summary: entities, relations labelled, unused, problems)."""
+def read_labels(source, entities: list[str], relations: list[str], keep_going: bool = True,
+                source_name: str = "the labels file") -> tuple[dict[str, str], dict]:
+    """({name: label} for the graph's names, a summary: entities, relations labelled, unused, problems);
+    without ``keep_going`` a row that cannot be read raises :class:`IncompleteTable`."""
     table = read_table(source, LABEL_COLUMNS)
     bad = [Problem(int(row), column, value, "holds a tab, which a label may not")
            for row, name, label in table.rows[["row", "name", "label"]].itertuples(index=False)
            for column, value in (("name", name), ("label", label)) if "\t" in value]
     table = table.drop(bad)
+    _require_complete(table, source_name, keep_going)
     known_entities, known_relations = set(entities), set(relations)
     label_of = {n: lb for n, lb in zip(table.rows["name"], table.rows["label"])
                 if n in known_entities or n in known_relations}
     summary = {"entities": sum(e in label_of for e in entities), "relations": sum(r in label_of for r in relations),
-               "unused": int(len(set(table.rows["name"])) - len(label_of)), "problems": table.summary()}
+               "unused": int(len(set(table.rows["name"])) - len(label_of)), "problems": table.summary(),
+               "rows_not_read": table.rows_not_read}
     return label_of, summary
+
+
+def _require_complete(table: Table, source_name: str, keep_going: bool) -> None:
+    """Raise :class:`IncompleteTable` unless ``keep_going`` or every row of the table was read."""
+    if not (keep_going or table.complete):
+        raise IncompleteTable(table, source_name)
 
 
 def _write_graph(folder: Path, entities: list[str], relations: list[str], splits: dict[str, torch.Tensor],

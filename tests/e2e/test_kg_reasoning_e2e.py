@@ -237,7 +237,7 @@ def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server,
     if toggle.count():
         toggle.first.click()
         wait_for_app(page)
-    button = main.get_by_role("button", name="Download per-relation metrics (CSV)").first
+    button = main.get_by_role("button", name="Download metrics per query relation (CSV)").first
     button.wait_for()
     assert main.get_by_text("query relations").count() >= 1
     assert main.locator(".js-plotly-plot").count() >= 2, "no per-relation chart"
@@ -250,7 +250,7 @@ def test_quality_by_relation_downloads_what_adds_up_to_the_card(page, kg_server,
     card = next(c for c in store.list_cards(method="redgnn") if c.dataset == "family") if label == "family" else None
     mrr = (rows["mrr"] * rows["answers"]).sum() / rows["answers"].sum()
     if card is not None:
-        assert mrr == pytest.approx(card.metrics["test"]["mrr"], abs=2e-3)
+        assert mrr == pytest.approx(card.metrics["test"]["mrr"], abs=1e-9)  # a weighted mean of per-relation MRRs: rounding only
     assert 0 < mrr <= 1
     assert page.locator('[data-testid="stException"]').count() == 0
     button.scroll_into_view_if_needed()
@@ -292,6 +292,10 @@ def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
     wait_for_app(page)
     assert combobox(page, "Dataset").input_value() == "my-tree (your graph)"
     assert trainer.get_by_text("Your graph my-tree: 240 entities, 2 relations").count() == 1
+    epochs = trainer.get_by_role("spinbutton", name="Epochs")  # a short run (the default trains up to 5 minutes)
+    epochs.fill("3")
+    epochs.press("Enter")
+    wait_for_app(page)
     trainer.get_by_role("button", name="Start training").click()
     page.get_by_text("redgnn/my-tree finished in").first.wait_for(timeout=180_000)
     page.goto(f"{server.url}/kg-reasoning")

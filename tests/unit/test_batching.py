@@ -88,7 +88,7 @@ def test_the_benchmark_compares_both_batchings_on_a_shipped_checkpoint(tmp_path,
     out = tmp_path / "batching.json"
     result = module.main(["nell_v1-inductive", "--output", str(out)])
     run = result["runs"][0]
-    assert run["configured"]["mrr"] == pytest.approx(run["tuned"]["mrr"], abs=1e-5)
+    assert run["configured"]["mrr"] == pytest.approx(run["tuned"]["mrr"], abs=1e-12)  # same ranks (float64 scores, tie rule): equal up to a mean's last bit
     card = store.load_card(store.MODELS_DIR / "redgnn" / "nell_v1-inductive")
-    assert run["configured"]["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=2e-3)
+    assert run["configured"]["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=1e-12)
     assert run["speedup"] > 0 and json.loads(out.read_text()) == json.loads(capsys.readouterr().out)

@@ -1,6 +1,7 @@
 """Store, device, progress, evidence and the KG loaders."""
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import platform
@@ -13,7 +14,19 @@ import torch
 from backend.core.device import select_device, seed_everything
 from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode, EvidencePath
 from backend.core.progress import FileProgress, ProgressEvent, RecordingProgress, TeeProgress, read_progress_file
-from backend.core.store import Card, count_parameters, list_cards, load_card, load_state_dict, save_checkpoint
+from backend.core.store import (
+    LEGACY_VARIANT_PREFIXES,
+    MODELS_DIR,
+    Card,
+    card_json,
+    count_parameters,
+    list_cards,
+    load_card,
+    load_state_dict,
+    save_checkpoint,
+    seed_summary,
+    update_card,
+)
 
 
 def test_checkpoint_round_trip_and_listing(tmp_path):
@@ -34,6 +47,152 @@ def test_checkpoint_round_trip_and_listing(tmp_path):
     (tmp_path / "broken" / "card.json").write_text("{not json")
     assert [c.dataset for c in list_cards(tmp_path)] == ["toy"]  # the unreadable card is skipped
     assert oct((folder / "card.json").stat().st_mode & 0o777) == oct(0o644)
+
+
+LEGACY_TEST = {"mrr": 0.5, "hits@1": 0.4, "roc_auc": 0.7, "pr_auc": 0.6, "nbfnet_mrr": 0.45,
+               "nbfnet_hits@1": 0.4, "optimistic_mrr": 0.55, "nbfnet": 0.1}
+
+
+def test_an_older_card_with_flat_variant_keys_reads_nested():
+    legacy = {"method": "redgnn", "dataset": "toy", "metrics": {"valid": {"mrr": 0.6, "nbfnet_mrr": 0.58},
+                                                                  "test": dict(LEGACY_TEST)}}
+    card = Card.from_dict(legacy)
+    # only the known prefixes move: roc_auc / pr_auc are metrics of their own, a bare "nbfnet" is no prefix
+    assert card.metrics == {"valid": {"mrr": 0.6}, "test": {"mrr": 0.5, "hits@1": 0.4, "roc_auc": 0.7, "pr_auc": 0.6,
+                                                             "nbfnet": 0.1}}
+    assert card.variants == {"nbfnet": {"valid": {"mrr": 0.58}, "test": {"mrr": 0.45, "hits@1": 0.4}},
+                             "optimistic": {"test": {"mrr": 0.55}}}
+    assert card.metric("test", "mrr") == 0.5 and card.metric("test", "mrr", "nbfnet") == 0.45
+    assert card.metric("test", "hits@10") is None and card.metric("test", "mrr", "other") is None
+    assert card.flat_metrics("test") == LEGACY_TEST and card.flat_metrics("valid") == legacy["metrics"]["valid"]
+    assert legacy["metrics"]["test"] == LEGACY_TEST  # the input is not changed
+    written = card.to_dict()
+    assert "nbfnet_mrr" not in written["metrics"]["test"] and written["variants"]["nbfnet"]["test"]["mrr"] == 0.45
+    assert Card.from_dict(json.loads(json.dumps(written))) == card  # the nested form round-trips
+    assert set(LEGACY_VARIANT_PREFIXES) == {"nbfnet", "optimistic"}
+
+
+def test_nested_variants_and_flat_keys_added_later():
+    card = Card(method="m", dataset="d", metrics={"test": {"mrr": 0.5}},
+                variants={"nbfnet": {"test": {"mrr": 0.4}}})
+    assert card.flat_metrics("test") == {"mrr": 0.5, "nbfnet_mrr": 0.4}
+    # a flat key given beside the same nested value is fine; a different value is ambiguous
+    assert Card(method="m", dataset="d", metrics={"test": {"nbfnet_mrr": 0.4}},
+                variants={"nbfnet": {"test": {"mrr": 0.4}}}).variants == card.variants
+    with pytest.raises(ValueError, match="twice"):
+        Card(method="m", dataset="d", metrics={"test": {"nbfnet_mrr": 0.3}}, variants={"nbfnet": {"test": {"mrr": 0.4}}})
+    # metrics refreshed from a flat evaluate() after the card was built: written nested, the new values win
+    card.metrics["test"].update({"mrr": 0.51, "nbfnet_mrr": 0.41})
+    written = card.to_dict()
+    assert written["metrics"] == {"test": {"mrr": 0.51}} and written["variants"] == {"nbfnet": {"test": {"mrr": 0.41}}}
+
+
+def test_redgnn_split_metrics_become_nested_card_variants():
+    from backend.methods.redgnn.train import split_metrics
+
+    flat = split_metrics({"average": {"mrr": 0.5}, "pessimistic": {"mrr": 0.4}, "optimistic": {"mrr": 0.6}})
+    assert flat == {"mrr": 0.5, "nbfnet_mrr": 0.4, "optimistic_mrr": 0.6}  # what evaluate prints
+    card = Card(method="redgnn", dataset="family", metrics={"test": flat})
+    assert card.metrics == {"test": {"mrr": 0.5}}
+    assert card.variants == {"nbfnet": {"test": {"mrr": 0.4}}, "optimistic": {"test": {"mrr": 0.6}}}
+
+
+def test_seed_summary_is_numpy_mean_and_sample_std():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0.3, 0.6, size=(3, 3))  # runs x (test mrr, test hits@1, valid mrr)
+    cards = [Card(method="m", dataset="d", train={"seed": seed},
+                  metrics={"test": {"mrr": v[0], "hits@1": v[1]}, "valid": {"mrr": v[2]}},
+                  variants={"nbfnet": {"test": {"mrr": v[0] - 0.01}}})
+             for seed, v in zip((1234, 1, 2), values)]
+    summary = seed_summary(cards, shipped_seed=1234)
+    assert summary["n"] == 3 and summary["seeds"] == [1234, 1, 2] and summary["shipped_seed"] == 1234
+    for (split, name), column in ((("test", "mrr"), 0), (("test", "hits@1"), 1), (("valid", "mrr"), 2)):
+        got = summary["metrics"][split][name]
+        assert got["mean"] == pytest.approx(np.mean(values[:, column]), abs=1e-15)
+        assert got["std"] == pytest.approx(np.std(values[:, column], ddof=1), abs=1e-15)
+    assert summary["variants"]["nbfnet"]["test"]["mrr"]["std"] == pytest.approx(np.std(values[:, 0], ddof=1))
+    # runs as dicts (benchmarks/redgnn_seeds.py's flat layout), mixed with a card; a metric one run lacks is left out
+    runs = [cards[0], {"seed": 7, "test": {"mrr": 0.5, "nbfnet_mrr": 0.45, "hits@10": 0.9}}]
+    mixed = seed_summary(runs, shipped_seed=7)
+    assert set(mixed["metrics"]) == {"test"} and set(mixed["metrics"]["test"]) == {"mrr"}
+    assert mixed["metrics"]["test"]["mrr"]["mean"] == pytest.approx((values[0, 0] + 0.5) / 2)
+    assert mixed["variants"]["nbfnet"]["test"]["mrr"]["mean"] == pytest.approx((values[0, 0] - 0.01 + 0.45) / 2)
+    assert seed_summary([cards[0]], 1234)["metrics"]["test"]["mrr"]["std"] is None  # one run: no spread
+    with pytest.raises(ValueError, match="shipped seed"):
+        seed_summary(cards, shipped_seed=99)
+    with pytest.raises(ValueError, match="own seed"):
+        seed_summary([cards[0], cards[0]], shipped_seed=1234)
+    card = Card(method="m", dataset="d", metrics={"test": {"mrr": values[0, 0]}}, seeds=summary)
+    mean, std = np.mean(values[:, 0]), np.std(values[:, 0], ddof=1)
+    assert card.seed_text("test", "mrr") == f"{mean:.4f} ± {std:.4f} (3 seeds)"
+    assert card.seed_text("test", "hits@10") == "" and Card(method="m", dataset="d").seed_text("test", "mrr") == ""
+
+
+def test_seeds_and_artefacts_round_trip_through_a_checkpoint(tmp_path):
+    artefacts = {"scoring function": {"kind": "formula", "value": r"\langle h, r, t \rangle + \langle h_1, r_2, t_3 \rangle"},
+                 "block structure": {"kind": "structure", "value": [[1, 0], [0, -2]]},
+                 "search": {"kind": "table", "value": {"candidates": 64}}}
+    seeds = {"n": 2, "seeds": [1, 2], "shipped_seed": 1, "metrics": {"test": {"mrr": {"mean": 0.5, "std": 0.01}}}}
+    card = Card(method="demo", dataset="toy", metrics={"test": {"mrr": 0.51, "nbfnet_mrr": 0.5}}, seeds=seeds,
+                artefacts=artefacts)
+    folder = save_checkpoint(tmp_path / "demo" / "toy", {"w": torch.zeros(2)}, card)
+    saved = json.loads((folder / "card.json").read_text())
+    assert list(saved)[:6] == ["method", "dataset", "setting", "metrics", "variants", "seeds"]
+    assert saved["variants"] == {"nbfnet": {"test": {"mrr": 0.5}}} and saved["artefacts"] == artefacts
+    loaded = load_card(folder)
+    assert loaded.artefacts == artefacts and loaded.seeds == seeds and loaded.variants == card.variants
+    assert loaded.to_dict() == card.to_dict()
+
+
+def test_update_card_changes_one_key_and_keeps_the_rest_byte_for_byte(tmp_path):
+    legacy = {"method": "redgnn", "dataset": "toy", "setting": "transductive",
+              "metrics": {"test": {"mrr": 0.123456789, "nbfnet_mrr": 0.1}}, "protocol": "p",
+              "params": {"total": 3, "trainable": 3, "adaptive": None}, "extras": {}}
+    path = tmp_path / "card.json"
+    path.write_text(card_json(legacy), encoding="utf-8")
+    seeds = {"n": 2, "seeds": [1, 2], "shipped_seed": 1, "metrics": {"test": {"mrr": {"mean": 0.12, "std": 0.01}}}}
+    card = update_card(tmp_path, seeds=seeds)
+    text = path.read_text(encoding="utf-8")
+    raw = json.loads(text)
+    assert list(raw) == ["method", "dataset", "setting", "metrics", "seeds", "protocol", "params", "extras"]
+    assert {k: v for k, v in raw.items() if k != "seeds"} == legacy  # the flat layout stays as it was
+    ops = difflib.SequenceMatcher(a=card_json(legacy).splitlines(), b=text.splitlines(), autojunk=False).get_opcodes()
+    assert {tag for tag, *_ in ops} == {"equal", "insert"}  # the same bytes, the seeds block added
+    assert card.seeds == seeds and card.metric("test", "mrr", "nbfnet") == 0.1
+    with pytest.raises(ValueError, match="not card fields"):
+        update_card(tmp_path, colour="blue")
+    path.write_text(json.dumps(legacy), encoding="utf-8")  # not the store's layout: refused
+    with pytest.raises(ValueError, match="laid out"):
+        update_card(tmp_path, seeds=seeds)
+
+
+def test_every_shipped_card_loads_nested_and_round_trips():
+    paths = sorted(MODELS_DIR.glob("**/card.json"))
+    assert len(list_cards()) == len(paths)  # none is skipped as unreadable
+    for path in paths:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        card = load_card(path)
+        for split, values in card.metrics.items():
+            assert not [k for k in values if k.partition("_")[0] in LEGACY_VARIANT_PREFIXES], (path, split)
+            flat = (raw.get("metrics") or {}).get(split) or {}
+            nested = {k: v for variant, by in (raw.get("variants") or {}).items()
+                      for k, v in ((f"{variant}_{m}", x) for m, x in (by.get(split) or {}).items())}
+            assert card.flat_metrics(split) == {**flat, **nested}, (path, split)  # nothing lost or renamed
+        if card.method == "redgnn":
+            assert set(card.variants) == {"nbfnet", "optimistic"}, path
+            assert card.metric("test", "mrr", "optimistic") >= card.metric("test", "mrr") \
+                >= card.metric("test", "mrr", "nbfnet"), path
+        back = Card.from_dict(json.loads(json.dumps(card.to_dict())), path=card.path)
+        assert back == card, path
+        if card.seeds:
+            seeds = card.seeds
+            assert seeds["n"] == len(seeds["seeds"]) >= 2 and seeds["shipped_seed"] in seeds["seeds"], path
+            assert seeds["shipped_seed"] == card.train["seed"], path
+            for split, by_name in seeds["metrics"].items():
+                for name, stats in by_name.items():
+                    assert stats["std"] >= 0 and card.metric(split, name) is not None, (path, split, name)
 
 
 def test_device_selection_and_seeding(monkeypatch):

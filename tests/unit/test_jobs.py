@@ -170,6 +170,28 @@ def test_time_left_in_the_running_pass_from_its_own_rate():
     assert pass_time_left([E("eval", 1, None, time=0.0), E("eval", 9, None, time=60.0)]) is None  # no total
 
 
+def test_time_left_counts_only_measured_batches_of_the_running_pass():
+    """Under load the estimate must follow the batches measured now: not the wait before the first batch, not a
+    validation between passes, not an earlier pass's (idle-machine) rate."""
+    from backend.core.jobs import pass_time_left
+    from backend.core.progress import ProgressEvent as E
+
+    # a pass whose first batch ends 100 s after the job started (start-up, data loading): only 1 -> 41 counts
+    slow_start = [E("batch", 1, 81, time=100.0), E("batch", 21, 81, time=110.0), E("batch", 41, 81, time=120.0)]
+    assert pass_time_left(slow_start) == ("batch", 20.0)             # 40 batches in 20 s; 40 more
+    # an idle first epoch (10 batches/s), a long validation, then the machine gets busy (1 batch/s)
+    idle = [E("batch", 1, 81, time=0.0), E("batch", 41, 81, time=4.0), E("batch", 81, 81, time=8.0)]
+    busy = [E("batch", 1, 81, time=500.0), E("batch", 11, 81, time=510.0), E("batch", 21, 81, time=520.0)]
+    assert pass_time_left(idle + [E("epoch", 1, 3, time=400.0)] + busy) == ("batch", 60.0)
+    # no event of another stage between the passes: the step falling back still starts a new pass
+    assert pass_time_left(idle + busy) == ("batch", 60.0)
+    # the previous pass ended at the step this one starts from, but it counted another total (say valid batches)
+    valid = [E("batch", 1, 5, time=0.0), E("batch", 1, 5, time=300.0)]
+    assert pass_time_left(valid + busy) == ("batch", 60.0)
+    # a clock that went back (events of an earlier run appended before) never widens the window
+    assert pass_time_left([E("batch", 1, 81, time=900.0)] + busy) == ("batch", 60.0)
+
+
 def test_progress_line_says_how_long_the_running_pass_has_to_go():
     from backend.core.jobs import JobStatus
     from backend.core.progress import ProgressEvent as E

@@ -13,12 +13,16 @@ import torch
 
 from backend.cli import main
 from backend.core import store
+from backend.core.metrics import RANKING_RULE
 from backend.core.viz import group_quality_figure
 from backend.methods.redgnn import by_relation
 from backend.methods.redgnn.explain import load_model
 from backend.methods.redgnn.train import EvalTask, evaluate_task, load_data
 
-pytestmark = pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set")
+GPU_ONLY = ("fb15k-237",)  # scripts/reevaluate_redgnn_cards.py: re-ranking takes hours on a CPU
+
+pytestmark = [pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set"),
+              pytest.mark.slow]  # checkpoints ranked or trained: minutes
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +116,11 @@ def test_shipped_breakdowns_are_current():
         frame = by_relation.load_saved(path.parent)
         assert frame is not None, f"{path} is stale: python scripts/relation_breakdowns.py {path.parent.name}"
         card = store.load_card(path.parent)
-        # the card's own evaluation may have run on a GPU: float sums in another order (as test_redgnn_shipped)
-        assert _weighted(frame, "mrr") == pytest.approx(card.metrics["test"]["mrr"], abs=2e-3), path
+        if frame.attrs["ranking_rule"] != RANKING_RULE:  # re-ranked on a GPU only (benchmarks/gpu_redgnn.sh)
+            assert path.parent.name in GPU_ONLY and "ranking" not in card.extras, path
+            continue
+        # the same ranks as the card's (float64 scores, tie rule); a weighted mean of per-relation means: rounding
+        assert _weighted(frame, "mrr") == pytest.approx(card.metrics["test"]["mrr"], abs=1e-9), path
 
 
 def test_cli_breakdown_and_metrics_files(tmp_path, capsys):

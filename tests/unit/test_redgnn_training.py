@@ -16,7 +16,8 @@ from backend.methods.redgnn.config import config_for, inductive_queries_of
 from backend.methods.redgnn.train import EvalTask, evaluate_task, load_data
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set")
+pytestmark = [pytest.mark.skipif(not os.environ.get("PARSIMONY_DATA"), reason="PARSIMONY_DATA not set"),
+              pytest.mark.slow]  # checkpoints ranked or trained: minutes
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,8 @@ def test_card_records_provenance_and_protocols(short_run):
     out, card = short_run
     saved = json.loads((out / "card.json").read_text())
     assert saved["method"] == "redgnn" and saved["dataset"] == "family" and saved["setting"] == "transductive"
-    test = saved["metrics"]["test"]
-    assert test["optimistic_mrr"] >= test["mrr"] >= test["nbfnet_mrr"]
+    variants = saved["variants"]  # other tie policies, nested beside the card's own (average ties)
+    assert variants["optimistic"]["test"]["mrr"] >= saved["metrics"]["test"]["mrr"] >= variants["nbfnet"]["test"]["mrr"]
     assert set(saved["data"]["files"]) >= {"entities.txt", "relations.txt"}
     assert saved["train"]["config"]["hidden_dim"] == 48 and saved["train"]["device"] == "cpu"
     assert saved["train"]["history"][0]["queries"] == 400 * 20  # batches_per_epoch × n_batch: what was trained
@@ -74,7 +75,7 @@ def test_training_saves_the_test_breakdown_of_its_weights(short_run):
     assert hits10 == pytest.approx(card.metrics["test"]["hits@10"], abs=1e-9)
     fresh = by_relation.metrics_by_relation(load_model(out))
     assert list(fresh["relation"]) == list(saved["relation"])
-    assert fresh["mrr"].to_numpy() == pytest.approx(saved["mrr"].to_numpy(), abs=1e-6)
+    assert fresh["mrr"].to_numpy() == pytest.approx(saved["mrr"].to_numpy(), abs=1e-12)  # same ranks (float64 scores, tie rule): equal up to a mean's last bit
 
 
 def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, tmp_path):
@@ -112,10 +113,10 @@ def test_cli_evaluate_reproduces_the_card_and_predict_explain_work(short_run, tm
                                     cwd=ROOT, env=env, timeout=300)
     res = run("evaluate", "redgnn", "--model", str(out), "--split", "test")
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=1e-6)
+    assert json.loads(res.stdout)["mrr"] == pytest.approx(card.metrics["test"]["mrr"], abs=1e-12)  # same ranks (float64 scores, tie rule): equal up to a mean's last bit
     res = run("evaluate", "redgnn", "--model", str(out), "--split", "valid")  # the card keeps the epoch's own pass
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["nbfnet_mrr"] == pytest.approx(card.metrics["valid"]["nbfnet_mrr"], abs=1e-6)
+    assert json.loads(res.stdout)["nbfnet_mrr"] == pytest.approx(card.metric("valid", "mrr", "nbfnet"), abs=1e-12)
     res = run("predict", "redgnn", "--model", str(out), "--query", "head=1", "relation=husband", "--top", "5")
     assert res.returncode == 0, res.stderr
     assert "score" in res.stdout

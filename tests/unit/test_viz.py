@@ -11,15 +11,21 @@ from backend.core.evidence import Evidence, EvidenceEdge, EvidenceNode, Evidence
 from backend.core.progress import ProgressEvent
 from backend.core.store import Card
 from backend.core.viz import (
+    ROLES,
+    card_headline,
     cards_frame,
     curves_figure,
     edge_widths,
     evidence_legend_html,
     evidence_to_pyvis_html,
+    format_params,
     headline_metric,
     log_ticks,
-    parsimony_figure,
+    panel_figure,
+    panels_frame,
+    parsimony_panels,
     ranking_bar_figure,
+    round_sig,
     select_top_edges,
     vis_data_from_html,
 )
@@ -151,9 +157,9 @@ def test_cards_frame_and_references():
     ]
     refs = [
         {"method": "emergnn", "model": "SumGNN", "dataset": "drugbank", "metric": "f1", "value": 0.6,
-         "params": 1_000_000, "citation": "zhang2023emergnn"},
+         "params": 1_000_000, "citation": "zhang2023emergnn", "knowledge_aware": True},
         {"method": "pacia", "model": "PACIA", "dataset": "tox21", "metric": "roc_auc", "value": 0.8,
-         "params": 5_000, "params_kind": "adaptive", "citation": "wu2024pacia", "std": 0.01},
+         "params": 5_000, "params_kind": "adaptive", "citation": "wu2024pacia", "std": 0.01, "baseline": False},
         {"method": "redgnn", "model": "RED-GNN", "dataset": "family", "metric": "mrr", "value": None,
          "params": None, "citation": "zhang2022redgnn"},
     ]
@@ -164,41 +170,140 @@ def test_cards_frame_and_references():
     assert list(f["value"][:4]) == [0.95, 0.7, 0.98, 0.6]
     assert list(f["source"]) == ["this project"] * 3 + ["paper: zhang2023emergnn", "paper: wu2024pacia",
                                                         "paper: zhang2022redgnn"]
-    assert list(f["model"][:4]) == ["redgnn", "emergnn", "gsr", "SumGNN"]
+    assert list(f["model"][:4]) == ["RED-GNN", "EmerGNN", "GSR", "SumGNN"]  # this project's cards: the method's title
+    assert list(f["area"][:3]) == ["kg", "ddi", "physics"] and f.loc[3, "area"] == "ddi"
+    assert list(f["role"]) == [ROLES[0]] * 3 + [ROLES[1], ROLES[2], ROLES[2]]
+    assert list(f["baseline"]) == [False, False, False, True, False, True]
     assert f.loc[0, "params_total"] == 30_000 and f.loc[0, "train_seconds"] == 12.0 and f.loc[0, "device"] == "cpu"
     assert math.isnan(f.loc[4, "params_total"]) and f.loc[4, "params_adaptive"] == 5_000
     assert math.isnan(f.loc[5, "value"]) and math.isnan(f.loc[5, "params_total"])
     assert cards_frame([]).empty
 
 
-def test_parsimony_figure_log_axis_one_point_per_row():
-    cards = [_card("redgnn", "family", {"mrr": 0.95}, 30_000), _card("autoblm", "family", {"mrr": 0.9}, 2_000_000)]
-    refs = [{"method": "redgnn", "model": "RotatE", "dataset": "family", "metric": "mrr", "value": 0.86,
-             "params": 4_000_000, "citation": "zhang2022redgnn"},
-            {"method": "redgnn", "model": "X", "dataset": "family", "metric": "mrr", "value": 0.5,
-             "params": None, "citation": "zhang2022redgnn"}]
-    f = cards_frame(cards, refs)
-    fig = parsimony_figure(f)
-    assert fig.layout.xaxis.type == "log"
-    assert "parameters" in fig.layout.xaxis.title.text and "MRR" in fig.layout.yaxis.title.text
-    xs = sorted(x for tr in fig.data for x in tr.x)
-    assert xs == [30_000, 2_000_000, 4_000_000]                 # the row without params is left out
-    symbols = {tr.marker.symbol for tr in fig.data}
-    assert symbols == {"circle", "diamond-open"}
-    assert any(a.text.startswith("not plotted: 1 row(s)") for a in fig.layout.annotations)
-    assert list(fig.layout.xaxis.ticktext) == ["20k", "50k", "100k", "200k", "500k", "1M", "2M", "5M"]  # 30k .. 4M
+def test_a_card_is_ranked_by_its_methods_declared_headline(monkeypatch):
+    from backend.core.method import Capabilities, Method
+    from backend.registry import METHODS
 
-    mixed = cards_frame(cards + [_card("gsr", "springs", {"mse": 0.01}, 100)])
-    fig2 = parsimony_figure(mixed)
-    assert sum(len(tr.x) for tr in fig2.data) == 3
-    facet_titles = {a.text for a in fig2.layout.annotations}
-    assert {"MRR", "MSE (lower is better)"} <= facet_titles
-    assert all(ax.type == "log" for ax in (fig2.layout.xaxis, fig2.layout.xaxis2))
-    assert parsimony_figure(cards_frame([])).data == ()
-    many = cards_frame([_card("redgnn", f"graph{i}", {"mrr": 0.5}, 1000 * (i + 1)) for i in range(16)])
-    many["model"] = [f"RED-GNN ({d})" for d in many["dataset"]]
-    colours = [tr.marker.color for tr in parsimony_figure(many).data]
-    assert len(colours) == 16 == len(set(colours))  # more models than the default palette: no colour repeats
+    monkeypatch.setitem(METHODS, "toy", Method(name="toy", title="Toy", task="Toy regression: a test", explains="",
+                                               paper="survey", area="toys",
+                                               capabilities=Capabilities(headline="mae", higher_is_better=False)))
+    toy = _card("toy", "d", {"r2": 0.9, "mae": 0.2}, 50)
+    assert card_headline(toy) == ("mae", 0.2, False)            # declared, though r2 comes first in the old list
+    assert card_headline(_card("toy", "d", {"r2": 0.9}, 50)) == ("r2", 0.9, True)   # not recorded: the old list
+    assert card_headline(_card("nobody", "d", {"hits@1": 0.3, "mrr": 0.4}, 5)) == ("mrr", 0.4, True)
+    assert card_headline(_card("nobody", "d", {"mse": 0.3}, 5)) == ("mse", 0.3, False)
+    assert card_headline(toy, priority=("r2",)) == ("r2", 0.9, True)
+    f = cards_frame([toy])
+    assert (f.loc[0, "metric"], f.loc[0, "higher_is_better"], f.loc[0, "model"]) == ("mae", False, "Toy")
+
+
+def test_numbers_are_rounded_for_people():
+    assert round_sig(0.546404175) == 0.5464 and round_sig(3900.882) == 3901.0 and round_sig(0.00012345) == 0.0001234
+    assert round_sig(0) == 0 and round_sig("x") == "x" and math.isnan(round_sig(math.nan)) and round_sig(True) is True
+    assert [format_params(n) for n in (34_855, 11_160_226, 3_000, 950)] == ["34.9k", "11.2M", "3k", "950"]
+
+
+def _panel_frame():
+    cards = [_card("redgnn", "family", {"mrr": 0.95}, 30_000), _card("redgnn", "umls", {"mrr": 0.9}, 40_000),
+             _card("redgnn", "WN18RR_v1", {"mrr": 0.72}, 56_000)]
+    cards[2].setting = "inductive"
+    cards[0].seeds = {"n": 3, "seeds": [1234, 1, 2], "shipped_seed": 1234,
+                      "metrics": {"test": {"mrr": {"mean": 0.94, "std": 0.01}}}}
+    refs = [
+        {"method": "redgnn", "model": "RED-GNN", "dataset": "family", "setting": "transductive", "metric": "mrr",
+         "value": 0.99, "params": 26_865, "citation": "zhang2022redgnn", "knowledge_aware": True, "baseline": False},
+        {"method": "redgnn", "model": "RotatE", "dataset": "family", "setting": "transductive", "metric": "mrr",
+         "value": 0.86, "params": 4_000_000, "citation": "sun2019rotate", "params_source": "computed"},
+        {"method": "autoblm", "model": "AutoBLM", "dataset": "family", "setting": "transductive", "metric": "mrr",
+         "value": 0.9, "params": None, "citation": "survey", "knowledge_aware": True, "baseline": False},
+        {"method": "redgnn", "model": "RED-GNN", "dataset": "WN18RR_v1", "setting": "inductive", "metric": "mrr",
+         "value": 0.70, "params": None, "citation": "zhang2022redgnn", "knowledge_aware": True, "baseline": False},
+        {"method": "emergnn", "model": "EmerGNN", "dataset": "drugbank", "setting": "S1", "metric": "f1", "value": 0.62,
+         "params": 137_164, "citation": "zhang2023emergnn", "knowledge_aware": True, "baseline": False},
+        {"method": "emergnn", "model": "EmerGNN", "dataset": "drugbank", "setting": "S1", "metric": "kappa",
+         "value": 0.62, "params": 137_164, "citation": "zhang2023emergnn", "knowledge_aware": True, "baseline": False},
+        {"method": "emergnn", "model": "SumGNN", "dataset": "drugbank", "setting": "S1", "metric": "f1", "value": 0.35,
+         "params": 1_237_628, "citation": "zhang2023emergnn", "knowledge_aware": True, "std": 0.04},
+        {"method": "emergnn", "model": "DeepLGF", "dataset": "drugbank", "setting": "S1", "metric": "f1",
+         "value": 0.397, "params": 11_160_226, "citation": "zhang2023emergnn", "knowledge_aware": True},
+        {"method": "emergnn", "model": "MLP", "dataset": "drugbank", "setting": "S1", "metric": "f1", "value": 0.21,
+         "params": None, "citation": "zhang2023emergnn"},
+        {"method": "emergnn", "model": "EmerGNN", "dataset": "twosides", "setting": "S2", "metric": "f1",
+         "value": 0.5, "params": 150_000, "citation": "zhang2023emergnn", "baseline": False},  # one sized model
+        {"method": "par", "model": "Pre-PAR", "dataset": "tox21", "setting": "10-shot", "metric": "roc_auc",
+         "value": 0.849, "params": 380_000, "params_kind": "adaptive", "citation": "wang2021par", "baseline": False,
+         "knowledge_aware": True},
+        {"method": "pacia", "model": "PACIA", "dataset": "tox21", "setting": "10-shot", "metric": "roc_auc",
+         "value": None, "params": 3_000, "params_kind": "adaptive", "citation": "wu2024pacia", "baseline": False,
+         "knowledge_aware": True},
+        {"method": "coldnas", "model": "ColdNAS", "dataset": "lastfm", "setting": "user cold-start", "metric": "mse",
+         "value": 0.2091, "params": 514_689, "citation": "survey", "baseline": False, "knowledge_aware": True},
+        {"method": "coldnas", "model": "MeLU", "dataset": "lastfm", "setting": "user cold-start", "metric": "mse",
+         "value": 0.25, "params": 700_000, "citation": "survey"},
+    ]
+    return cards_frame(cards, refs)
+
+
+def test_one_parsimony_panel_per_task_dataset_and_setting():
+    panels = parsimony_panels(_panel_frame())
+    keys = [(p.area, p.dataset, p.setting) for p in panels]
+    # this project's datasets first (the registry's order: transductive before inductive), then the papers' own;
+    # twosides S2 has a single sized model and no card: left out
+    assert keys == [("kg", "family", ""), ("kg", "umls", ""), ("kg", "WN18RR_v1", "inductive"),
+                    ("ddi", "drugbank", "S1"), ("molecules", "tox21", "10-shot"),
+                    ("recsys", "lastfm", "user cold-start")]
+    family, umls, inductive, drugbank, tox21, lastfm = panels
+    assert family.metric == "mrr" and family.higher_is_better and family.params == "params_total"
+    assert family.task == "Knowledge-graph reasoning" and family.title == "family · Knowledge-graph reasoning"
+    assert len(family.plotted()) == 3 and list(family.unsized()["model"]) == ["AutoBLM"]
+    assert family.headline == ("RED-GNN (this project): 30k parameters, MRR 0.950 (3 seeds: 0.9400 ± 0.0100); "
+                               "the paper's RED-GNN: MRR 0.990 with 26.9k parameters; best baseline with a size: "
+                               "RotatE, 4M parameters, MRR 0.860 (133× the parameters).")
+    assert family.also == "Also reported, without a parameter count (MRR): AutoBLM 0.900."
+    assert umls.headline == "RED-GNN (this project): 40k parameters, MRR 0.900." and umls.also == ""
+    assert inductive.reference_line == ("paper's RED-GNN", 0.70) and "the paper's RED-GNN: MRR 0.700." in inductive.headline
+    assert drugbank.metric == "f1"  # the metric with the most sized numbers (f1 3, kappa 1)
+    assert drugbank.headline == ("EmerGNN (paper): 137k parameters, F1 0.620; best baseline with a size: DeepLGF, "
+                                 "11.2M parameters, F1 0.397 (81× the parameters); smallest: SumGNN, 1.24M "
+                                 "parameters, F1 0.350 (9× the parameters).")
+    assert tox21.params == "params_adaptive" and tox21.params_kind == "adaptive"
+    assert list(tox21.size_only()["model"]) == ["PACIA"]
+    assert "PACIA: 3k adapted parameters, no ROC-AUC available" in tox21.headline
+    assert not lastfm.higher_is_better and "MeLU, 700k parameters, MSE 0.250" in lastfm.headline
+    assert parsimony_panels(cards_frame([])) == []
+    frame = panels_frame(panels)
+    assert len(frame) == sum(len(p.plotted()) + len(p.size_only()) for p in panels)
+    assert set(frame["role"]) == set(ROLES)
+
+
+def test_panel_figure_is_readable_on_a_phone():
+    panels = {p.dataset: p for p in parsimony_panels(_panel_frame())}
+    fig = panel_figure(panels["family"])
+    assert fig.layout.xaxis.type == "log" and "parameters" in fig.layout.xaxis.title.text
+    assert fig.layout.yaxis.title.text == "test MRR"
+    assert [tr.name for tr in fig.data] == list(ROLES)      # one legend entry per role, at most three
+    assert fig.layout.legend.orientation == "h"
+    xs = sorted(x for tr in fig.data for x in tr.x)
+    assert xs == [26_865, 30_000, 4_000_000]                  # the number without a size is not a point
+    texts = [t for tr in fig.data for t in tr.text]
+    assert texts == ["<b>RED-GNN</b>", "<b>RED-GNN (paper)</b>", "RotatE"]  # labels; a method's own numbers bold
+    # the two RED-GNN points, 30k and 26.9k: the lower one labelled below, the higher one above
+    assert fig.data[0].textposition[0].startswith("bottom") and fig.data[1].textposition[0].startswith("top")
+    assert list(fig.layout.xaxis.ticktext) == ["100k", "1M", "10M"]  # whole decades over a wide range, in view
+    sizes = [fig.layout.font.size, fig.layout.legend.font.size, fig.layout.xaxis.tickfont.size,
+             fig.layout.yaxis.tickfont.size] + [tr.textfont.size for tr in fig.data] + \
+            [a.font.size for a in fig.layout.annotations]
+    assert min(sizes) >= 11
+    lower = panel_figure(panels["lastfm"])
+    assert "lower is better" in lower.layout.yaxis.title.text
+    tox = panel_figure(panels["tox21"])
+    assert "adaptive parameters" in tox.layout.xaxis.title.text
+    assert any(sh.x0 == 3_000 for sh in tox.layout.shapes)   # PACIA's size without a value: a dotted line
+    assert any("PACIA" in a.text for a in tox.layout.annotations)
+    inductive = panel_figure(panels["WN18RR_v1"])
+    assert any(sh.y0 == 0.70 for sh in inductive.layout.shapes)  # the paper's number without a size
+    drug = panel_figure(panels["drugbank"])
+    assert any(tr.error_y.array is not None and 0.04 in tuple(tr.error_y.array) for tr in drug.data)
     assert log_ticks(1, 1) == [1, 2] and log_ticks(2, 5) == [2, 5] and log_ticks(800, 3000) == [500, 1000, 2000, 5000]
 
 

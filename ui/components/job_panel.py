@@ -57,7 +57,7 @@ def _main_stage(events: Sequence[ProgressEvent]) -> str | None:
     return "epoch" if "epoch" in stages else stages[0]
 
 
-def progress_text(status: JobStatus, metric_names: Sequence[str] | None = ("loss", "valid_mrr")) -> str:
+def progress_text(status: JobStatus, metric_names: Sequence[str] | None = None) -> str:
     """One line such as 'epoch 3/10 · loss 0.410 · valid MRR 0.930' for the progress bar."""
     stage = _main_stage(status.events)
     if stage is None:
@@ -77,7 +77,7 @@ def progress_text(status: JobStatus, metric_names: Sequence[str] | None = ("loss
     return " · ".join(parts)
 
 
-def progress_figure(events: Sequence[ProgressEvent], metric_names: Sequence[str] | None = ("loss", "valid_mrr"),
+def progress_figure(events: Sequence[ProgressEvent], metric_names: Sequence[str] | None = None,
                     title: str | None = None) -> go.Figure | None:
     """Metric curves over the steps of the main stage: losses on the left axis, the rest on the right.
 
@@ -110,7 +110,7 @@ def progress_figure(events: Sequence[ProgressEvent], metric_names: Sequence[str]
     return fig
 
 
-def render_progress_events(events: Sequence[ProgressEvent], metric_names: Sequence[str] | None = ("loss", "valid_mrr"),
+def render_progress_events(events: Sequence[ProgressEvent], metric_names: Sequence[str] | None = None,
                            key: str | None = None) -> None:
     """Draw the metric curves of ``events`` (nothing when there are no metrics yet)."""
     fig = progress_figure(events, metric_names)
@@ -131,6 +131,22 @@ def _find_job(label: str, key: str, jobs_dir: str | os.PathLike | None) -> Job |
             st.session_state[key] = job.id
             return job
     return None
+
+
+def running_job_labels(label_prefix: str = "", jobs_dir: str | os.PathLike | None = None) -> list[str]:
+    """Labels of the jobs running now whose label starts with ``label_prefix`` (e.g. "redgnn/"), newest first.
+
+    A page can pick the dataset of its running training from it (label "redgnn/umls" -> "umls")."""
+    try:
+        return [j.label for j in list_jobs(jobs_dir) if j.label.startswith(label_prefix) and job_state(j) == "running"]
+    except (OSError, ValueError):
+        return []
+
+
+def has_running_job(label_prefix: str, jobs_dir: str | os.PathLike | None = None) -> bool:
+    """True while a job whose label starts with ``label_prefix`` runs: a page opens its train expander then
+    (``st.expander(..., expanded=has_running_job("redgnn/"))``), so the job's progress and Cancel are in view."""
+    return bool(running_job_labels(label_prefix, jobs_dir))
 
 
 def _is_running(label: str, key: str, jobs_dir: str | os.PathLike | None) -> bool:
@@ -193,12 +209,12 @@ def _poll(job_id: str, jobs_dir: str | os.PathLike | None, key: str, metric_name
 
 def job_panel(label: str, argv: Sequence[str], key: str, *, module: str = "backend",
               jobs_dir: str | os.PathLike | None = None,
-              metric_names: Sequence[str] | None = ("loss", "valid_mrr"), start_label: str = "Start",
+              metric_names: Sequence[str] | None = None, start_label: str = "Start",
               disabled: bool = False, poll_seconds: float = 2.0) -> Job | None:
     """Start ``python -m <module> <argv...>`` as a background job and follow it on the page.
 
     label: names the job (and finds it again after a reload); key: a unique widget/session key;
-    metric_names: which ProgressEvent metrics to show (None: all); disabled: grey out Start (e.g.
+    metric_names: which ProgressEvent metrics to show (None: every metric the method's events carry); disabled: grey out Start (e.g.
     data missing). Returns the job shown, if any.
     """
     try:

@@ -4,6 +4,8 @@ Used by the model zoo and by every method page (``show_card(card)``).
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -30,8 +32,10 @@ def format_count(n: int | None) -> str:
 
 
 def metrics_frame(card: Card) -> pd.DataFrame:
-    """Rows = metrics, columns = splits (valid, test, ...)."""
-    frame = pd.DataFrame({split: values for split, values in (card.metrics or {}).items() if isinstance(values, dict)})
+    """Rows = metrics (the card's own, then each variant's as "<variant>_<metric>"), columns = splits."""
+    splits = list(card.metrics or {}) + [s for by_split in (card.variants or {}).values() for s in by_split]
+    frame = pd.DataFrame({split: card.flat_metrics(split) for split in dict.fromkeys(splits)
+                          if isinstance((card.metrics or {}).get(split, {}), dict)})
     if frame.empty:
         return frame
     order = [c for c in ("train", "valid", "test") if c in frame.columns] + \
@@ -39,6 +43,36 @@ def metrics_frame(card: Card) -> pd.DataFrame:
     frame = frame[order]
     frame.index.name = "metric"
     return frame
+
+
+def seeds_sentence(card: Card, split: str = "test") -> str:
+    """'Over 3 training seeds (1234, 1, 2; this checkpoint: seed 1234), test: mrr 0.9871 ± 0.0009, ...'; '' when
+    the card has no seeds."""
+    seeds = card.seeds or {}
+    names = list(((seeds.get("metrics") or {}).get(split) or {}))
+    if not names:
+        return ""
+    listed = ", ".join(str(s) for s in seeds.get("seeds", []))
+    values = ", ".join(f"{name} {card.seed_text(split, name).rsplit(' (', 1)[0]}" for name in names)
+    for variant, by_split in (seeds.get("variants") or {}).items():
+        values += "".join(f", {variant} {name} {card.seed_text(split, name, variant=variant).rsplit(' (', 1)[0]}"
+                          for name in (by_split.get(split) or {}))
+    return (f"Over {seeds.get('n', len(seeds.get('seeds', [])))} training seeds ({listed}; this checkpoint: seed "
+            f"{seeds.get('shipped_seed')}), {split}: {values} (mean ± sample std).")
+
+
+def show_artefacts(card: Card) -> None:
+    """A method's own artefacts (``card.artefacts``): a formula as LaTeX, a structure as text, anything else as
+    JSON."""
+    for name, artefact in (card.artefacts or {}).items():
+        kind, value = artefact.get("kind", ""), artefact.get("value")
+        st.markdown(f"**{name}**" + (f" · {kind}" if kind else ""))
+        if kind == "formula":
+            st.latex(str(value))
+        elif kind == "structure":
+            st.code(value if isinstance(value, str) else json.dumps(value, indent=1), language=None)
+        else:
+            st.json(value, expanded=False)
 
 
 def checksums_frame(card: Card) -> pd.DataFrame:
@@ -91,6 +125,9 @@ def show_card(card: Card, *, title: str | None = None) -> None:
             st.info("This card records no metrics.")
         else:
             st.dataframe(frame.style.format("{:.4f}", na_rep="—"), width="stretch", placeholder="—")
+        seeds = seeds_sentence(card)
+        if seeds:
+            st.caption(seeds)
     with right:
         params = card.params or {}
         train = card.train or {}
@@ -102,6 +139,10 @@ def show_card(card: Card, *, title: str | None = None) -> None:
         d.metric("Training time", format_seconds(train.get("seconds")))
         e.metric("Epochs", format_count(train.get("epochs")))
         st.caption(training_summary(card))
+
+    if card.artefacts:
+        st.markdown("###### What the method produced besides weights")
+        show_artefacts(card)
 
     with st.expander("Provenance: data checksums, software, configuration"):
         software = card.software or {}

@@ -13,6 +13,7 @@ import streamlit as st
 from backend.core import data
 from backend.core.progress import ProgressEvent
 from backend.kg.user_graphs import graphs_dir, graphs_frame
+from ui.components.data_missing import missing_data_section  # noqa: E402
 
 SMALL_DEFAULT = "umls"  # verifying everything takes a while; start with a small dataset
 
@@ -134,7 +135,7 @@ for name in chosen:
             st.caption("Not in the mirror; `fetch-data` downloads these from their public URL too:")
             st.dataframe(extras_table(ds, root), hide_index=True, placeholder="—")
         if status != "present":
-            st.code(ds.fetch_command, language="bash")
+            missing_data_section(ds.name, root, key=f"datasets-fetch-{ds.name}")
 
 if st.button("Verify checksums", key="datasets_verify", type="primary", disabled=not chosen):
     bar = st.progress(0.0, text="Verifying checksums...")

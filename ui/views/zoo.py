@@ -1,6 +1,8 @@
-"""Model zoo: every trained checkpoint (card.json under models/) beside the papers' reference numbers.
+"""Model zoo: the parsimony story, one panel per task and dataset, then every trained checkpoint (card.json under
+models/) and the papers' reference numbers.
 
-The picture the project is about: quality against size ("parameters vs. metric", log x).
+Everything here is driven by the registry (each method's declared headline metric and direction, its task) and by
+backend/core/references.py: a new method's cards and reference rows bring their own panels, with no code here.
 """
 from __future__ import annotations
 
@@ -9,54 +11,79 @@ import streamlit as st
 
 from backend.core import store
 from backend.core.references import CITATIONS, reference_rows
-from backend.core.viz import cards_frame, metric_title, parsimony_figure
+from backend.core.viz import (
+    ROLE_STYLE,
+    ROLES,
+    card_headline,
+    cards_frame,
+    metric_title,
+    panel_figure,
+    panels_frame,
+    parsimony_panels,
+    round_sig,
+)
 from backend.registry import METHODS
-from ui.components.model_card import show_card, trained_on
+from ui.components.model_card import format_seconds, show_card, trained_on
 
-#: metric-name prefixes of the same metric under another protocol (e.g. RED-GNN's NBFNet-style ties)
-VARIANT_PREFIXES = ("nbfnet_", "optimistic_")
 #: metrics shown in the headline table (the CSV and the toggle show every metric)
 SECONDARY_METRICS = ("mr",)
 REFERENCE_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "std", "params", "params_kind",
-                     "citation", "note"]
+                     "params_source", "knowledge_aware", "citation", "source", "note"]
+#: the reference download: the citation's full text and where in the work, instead of the project's own notes
+REFERENCE_CSV_COLUMNS = ["method", "model", "dataset", "setting", "metric", "value", "std", "params", "params_kind",
+                         "params_source", "knowledge_aware", "citation", "source"]
 MISSING = "—"
 #: checkpoints the table shows without scrolling
 ZOO_ROWS_SHOWN = 24
 #: the non-metric columns of the checkpoints table
-CHECKPOINT_FIELDS = ("method", "dataset", "setting", "params_total", "params_trainable", "params_adaptive",
-                     "train_seconds", "epochs", "device", "created", "folder")
+CHECKPOINT_FIELDS = ("method", "dataset", "setting", "headline", "over_seeds", "params_total", "params_trainable",
+                     "params_adaptive", "training_time", "epochs", "device", "created", "folder", "reference")
+#: parsimony panels side by side on a wide screen (Streamlit stacks columns on a phone)
+PANELS_PER_ROW = 2
+#: significant digits of the metrics in the downloads
+DIGITS = 4
 
 
-def checkpoints_table(cards: list[store.Card], split: str = "test") -> pd.DataFrame:
-    """One row per checkpoint: identity, the ``split`` metrics as columns, size, training time, device."""
-    rows, metric_names = [], {}
+def checkpoints_table(cards: list[store.Card], split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+    """One row per checkpoint: identity, its headline metric (and its mean ± std over seeds where the card has
+    seeds), the ``split`` metrics as columns (each variant as "<variant>_<metric>"), size, training time, device;
+    and the names of the variant columns."""
+    rows, metric_names, variant_names = [], {}, {}
     for c in cards:
         params = c.params or {}
         train = c.train or {}
-        metrics = (c.metrics or {}).get(split) or {}
-        metric_names.update(dict.fromkeys(metrics))
+        metrics = c.flat_metrics(split)
+        plain = (c.metrics or {}).get(split) or {}
+        metric_names.update(dict.fromkeys(plain))
+        variant_names.update(dict.fromkeys(k for k in metrics if k not in plain))
+        headline, _, _ = card_headline(c, split)
         rows.append({
-            "method": c.method, "dataset": c.dataset, "setting": c.setting, **metrics,
+            "method": c.method, "dataset": c.dataset, "setting": c.setting,
+            "headline": metric_title(headline) if headline else "",
+            "over_seeds": c.seed_text(split, headline) if headline else "", **metrics,
             "params_total": params.get("total"), "params_trainable": params.get("trainable"),
-            "params_adaptive": params.get("adaptive"), "train_seconds": train.get("seconds"),
+            "params_adaptive": params.get("adaptive"),
+            "training_time": format_seconds(train.get("seconds")) if train.get("seconds") is not None else "",
             "epochs": train.get("epochs"), "created": c.created,
             "device": trained_on(train, short=True) if train.get("device") else "",
-            "folder": c.path or "",
+            "folder": c.path or "", "reference": CITATIONS.get(c.reference, c.reference),
         })
-    columns = ["method", "dataset", "setting", *metric_names, "params_total", "params_trainable", "params_adaptive",
-               "train_seconds", "epochs", "device", "created", "folder"]
+    columns = ["method", "dataset", "setting", "headline", "over_seeds", *metric_names, *variant_names,
+               "params_total", "params_trainable", "params_adaptive", "training_time", "epochs", "device", "created",
+               "folder", "reference"]
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("params_total", "params_trainable", "params_adaptive", "epochs"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
-    for col in (*metric_names, "train_seconds"):
+    for col in (*metric_names, *variant_names):
         frame[col] = pd.to_numeric(frame[col], errors="coerce")
-    return frame
+    return frame, list(variant_names)
 
 
-def headline_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns of the on-page table: variant-protocol metrics, mean rank and empty columns left out."""
-    return [c for c in frame.columns
-            if not c.startswith(VARIANT_PREFIXES) and c not in SECONDARY_METRICS and frame[c].notna().any()]
+def shown_columns(frame: pd.DataFrame, variants: list[str]) -> list[str]:
+    """Columns of the on-page table: variant-protocol metrics, mean rank, the folder, the citation and empty
+    columns left out (the CSV and the toggle have them)."""
+    return [c for c in frame.columns if c not in variants and c not in SECONDARY_METRICS
+            and c not in ("folder", "reference") and frame[c].notna().any() and (frame[c] != "").any()]
 
 
 def references_table(method: str | None = None) -> pd.DataFrame:
@@ -65,8 +92,35 @@ def references_table(method: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def rounded(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` rounded to DIGITS significant digits."""
+    out = frame.copy()
+    for col in columns:
+        if col in out:
+            out[col] = [round_sig(v, DIGITS) if pd.notna(v) else v for v in out[col]]
+    return out
+
+
 def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
+
+
+def checkpoints_csv(frame: pd.DataFrame, metric_columns: list[str]) -> bytes:
+    return _csv(rounded(frame, metric_columns))
+
+
+def references_csv(frame: pd.DataFrame) -> bytes:
+    out = rounded(frame, ["value", "std"])[REFERENCE_CSV_COLUMNS].copy()
+    out["citation"] = [CITATIONS.get(k, k) for k in out["citation"]]
+    return _csv(out)
+
+
+def panels_csv(panels) -> bytes:
+    out = rounded(panels_frame(panels), ["value", "std"])
+    out["params"] = pd.to_numeric(out["params"], errors="coerce").round().astype("Int64")
+    out["citation"] = [CITATIONS.get(k, k) if role != ROLES[0] else f"this project ({CITATIONS.get(k, k)})"
+                       for k, role in zip(out["citation"], out["role"])]
+    return _csv(out)
 
 
 NUMBER_FORMATS = {
@@ -76,37 +130,72 @@ NUMBER_FORMATS = {
     "params_total": st.column_config.NumberColumn("params total", format="localized"),
     "params_trainable": st.column_config.NumberColumn("params trainable", format="localized"),
     "params_adaptive": st.column_config.NumberColumn("params adaptive", format="localized"),
-    "train_seconds": st.column_config.NumberColumn("training time (s)", format="%.1f"),
+    "training_time": st.column_config.TextColumn("training time"),
+    "over_seeds": st.column_config.TextColumn("headline over seeds", help="mean ± sample std over training seeds "
+                                                                          "of the same configuration"),
     "epochs": st.column_config.NumberColumn("epochs", format="%d"),
     "note": st.column_config.TextColumn("note", width="large"),
+    "source": st.column_config.TextColumn("source", width="large"),
 }
 
 st.title("Model zoo")
 st.markdown(
-    "Every checkpoint shipped under `models/` (one `card.json` each) beside the numbers the papers "
-    "report. The figure puts quality against size: the parsimony claim is that the knowledge-aware "
-    "models sit to the **left** (fewer parameters) while staying at the **top** (as good or better)."
+    "Quality against size, one panel per task and dataset: this project's checkpoints beside the papers' numbers "
+    "for the knowledge-aware models and their baselines. The parsimony claim: knowledge-aware models sit to the "
+    "**left** (fewer parameters) and stay at the **top**."
 )
 
 cards = store.list_cards()
 refs = reference_rows()
 titles = {m.name: m.title for m in METHODS.values()}
 
+# --- quality against size, one panel per task and dataset ------------------------------------
+panels = parsimony_panels(cards_frame(cards, refs))
+tasks = list(dict.fromkeys(p.task for p in panels))
+left, right = st.columns([1, 2], vertical_alignment="bottom")
+task = left.selectbox("Task", ["all tasks", *tasks], key="zoo_task")
+shown = [p for p in panels if task in ("all tasks", p.task)]
+colours = " · ".join(f"<span style='color:{ROLE_STYLE[r][0]}'>■</span> {r}" for r in ROLES)
+right.caption(f"{len(shown)} panel{'s' if len(shown) != 1 else ''}; y: the method's headline test metric, x: "
+              "parameters, log scale (adapted per task for few-shot methods). "
+              f"{colours}; **bold**: a method's own number. Dotted: a number without a size, or a size without a "
+              "number. Hover a point for its source (*computed* counts come from published dimensions).",
+              unsafe_allow_html=True)
+for start in range(0, len(shown), PANELS_PER_ROW):
+    columns = st.columns(PANELS_PER_ROW)
+    for column, panel in zip(columns, shown[start:start + PANELS_PER_ROW]):
+        with column.container(border=True):
+            st.markdown(f"**{panel.dataset}**" + (f" ({panel.setting})" if panel.setting else "")
+                        + f" · {panel.task}")
+            st.markdown(panel.headline)
+            st.plotly_chart(panel_figure(panel), width="stretch", key=f"zoo_panel_{panel.key}", theme=None,
+                            config={"displayModeBar": False})
+            if panel.also:
+                st.caption(panel.also)
+if panels:
+    st.download_button("Download the panels' numbers (CSV)", data=panels_csv(shown), file_name="parsimony_panels.csv",
+                       mime="text/csv", icon=":material/download:", key="zoo_download_panels")
+else:
+    st.info("No numbers with a parameter count yet.", icon=":material/info:")
+
 # --- this project's checkpoints -------------------------------------------------------------
 st.subheader("Trained checkpoints")
 if cards:
-    table = checkpoints_table(cards)
+    table, variant_columns = checkpoints_table(cards)
     all_metrics = st.toggle("Show every metric (mean rank, other tie policies)", value=False, key="zoo_all_metrics")
-    shown = table if all_metrics else table[headline_columns(table)]
-    metric_columns = [c for c in shown.columns if c not in CHECKPOINT_FIELDS]
+    visible = table if all_metrics else table[shown_columns(table, variant_columns)]
+    metric_columns = [c for c in table.columns if c not in CHECKPOINT_FIELDS]
     st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}, one row each; test metrics"
-               + ("." if all_metrics else " (headline metrics; the CSV holds all)."))
-    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING, key="zoo_checkpoints",
-                 height=min(len(shown), ZOO_ROWS_SHOWN) * 35 + 38,  # the whole zoo at a glance, up to ZOO_ROWS_SHOWN rows
+               + ("." if all_metrics else " (headline metrics; the CSV holds all).")
+               + " Where a card records several training seeds, 'headline over seeds' gives their mean ± std beside "
+                 "the shipped checkpoint's own value.")
+    st.dataframe(visible, hide_index=True, width="stretch", placeholder=MISSING, key="zoo_checkpoints",
+                 height=min(len(visible), ZOO_ROWS_SHOWN) * 35 + 38,  # the whole zoo at a glance, up to ZOO_ROWS_SHOWN
                  column_config={**NUMBER_FORMATS, **{c: st.column_config.NumberColumn(metric_title(c), format="%.4f")
                                                      for c in metric_columns}})
-    st.download_button("Download checkpoints table (CSV)", data=_csv(table), file_name="model_zoo.csv",
-                       mime="text/csv", icon=":material/download:", key="zoo_download_checkpoints")
+    st.download_button("Download checkpoints table (CSV)", data=checkpoints_csv(table, metric_columns),
+                       file_name="model_zoo.csv", mime="text/csv", icon=":material/download:",
+                       key="zoo_download_checkpoints")
 else:
     st.info(
         "No trained checkpoints under `models/` yet. Train one with, for example, "
@@ -115,53 +204,21 @@ else:
         icon=":material/info:",
     )
 
-# --- quality against size -------------------------------------------------------------------
-st.subheader("Parameters vs. metric")
-metric_options = sorted({r["metric"] for r in refs if r["value"] is not None and r["params"]}
-                        | {m for c in cards for m in ((c.metrics or {}).get("test") or {})})
-default_metric = "mrr"
-if cards:
-    counts = pd.Series([m for c in cards for m in ((c.metrics or {}).get("test") or {})]).value_counts()
-    default_metric = counts.index[0] if len(counts) else default_metric
-left, right = st.columns(2)
-metric = left.selectbox("Metric", metric_options, index=metric_options.index(default_metric)
-                        if default_metric in metric_options else 0, format_func=metric_title, key="zoo_metric")
-frame = cards_frame(cards, refs, priority=(metric,))
-frame = frame[frame["metric"] == metric].copy()
-ours = frame["source"] == "this project"
-frame.loc[ours, "model"] = [titles.get(m, m) for m in frame.loc[ours, "method"]]  # same colour as the paper's
-datasets = sorted(frame["dataset"].dropna().unique())
-dataset = right.selectbox("Dataset", ["all datasets", *datasets], key="zoo_dataset")
-if dataset != "all datasets":
-    frame = frame[frame["dataset"] == dataset]
-if frame["dataset"].nunique() > 1 or frame["setting"].nunique() > 1:
-    # several datasets or settings in one panel: name each point's dataset (and setting) in the legend
-    frame["model"] = [f"{m} ({d}{'' if s in ('', 'default', 'transductive') else ', ' + s})"
-                      for m, d, s in zip(frame["model"], frame["dataset"], frame["setting"])]
-plotted = frame[frame["params_total"].gt(0) & frame["value"].notna()]
-title = f"Parameters vs. test {metric_title(metric)}" + ("" if dataset == "all datasets" else f" on {dataset}")
-st.plotly_chart(parsimony_figure(frame, title=title), width="stretch", key="zoo_figure")
-st.caption(
-    f"{len(plotted)} point{'s' if len(plotted) != 1 else ''}: "
-    f"{int((plotted['source'] == 'this project').sum())} from this project, "
-    f"{int((plotted['source'] != 'this project').sum())} from the papers. "
-    "Filled circles: this project's checkpoints; open diamonds: numbers reported in the papers "
-    "(hover for dataset, setting and source). Rows without a parameter count are listed in the table below only."
-)
-
 # --- the papers' numbers --------------------------------------------------------------------
 st.subheader("The papers' reference numbers")
 method_names = ["all methods", *dict.fromkeys(r["method"] for r in refs)]
 chosen = st.selectbox("Method", method_names, format_func=lambda n: titles.get(n, n), key="zoo_ref_method")
 ref_table = references_table(None if chosen == "all methods" else chosen)
 st.caption(
-    f"{len(ref_table)} numbers as fractions (62.0 % is 0.620), copied with their caveats from the project's "
-    "reference notes; `params_kind` says whether a count is the whole model or only the part adapted per task."
+    f"{len(ref_table)} numbers as fractions (62.0 % is 0.620), each with its citation and where in that work; "
+    "`params_kind` says whether a count is the whole model or only the part adapted per task, `params_source` "
+    "whether the paper gives it, the authors' code has it or it is computed from the published dimensions."
 )
 st.dataframe(ref_table, hide_index=True, width="stretch", column_config=NUMBER_FORMATS, placeholder=MISSING,
              key="zoo_references")
-st.download_button("Download reference numbers (CSV)", data=_csv(ref_table), file_name="paper_reference_numbers.csv",
-                   mime="text/csv", icon=":material/download:", key="zoo_download_references")
+st.download_button("Download reference numbers (CSV)", data=references_csv(ref_table),
+                   file_name="paper_reference_numbers.csv", mime="text/csv", icon=":material/download:",
+                   key="zoo_download_references")
 with st.expander("Sources of these numbers"):
     st.markdown("\n".join(f"- **{key}**: {CITATIONS[key]}" for key in dict.fromkeys(ref_table["citation"])))
 

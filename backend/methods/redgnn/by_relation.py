@@ -9,12 +9,14 @@ at once for shipped checkpoints.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from backend.core.files import sha256_file
+from backend.core.files import atomic_write_text, sha256_file
+from backend.core.metrics import RANKING_RULE
 from backend.kg.loader import KGData
 
 from .config import RedGNNConfig
@@ -22,6 +24,8 @@ from .explain import LoadedModel
 from .train import AnswerRanks, answer_ranks, eval_tasks
 
 FILE_NAME = "by_relation.json"
+#: the ranking rule of files that do not name one: float32 scores, ties by exact equality
+EARLIER_RULE = "float32 scores; ties by exact equality"
 #: a relation asked by fewer training queries than this is "rarely trained" in the page's summary
 RARE_QUERIES = 5
 COLUMNS = ["relation", "relation_id", "answers", "share", "mrr", "hits@1", "hits@10", "nbfnet_mrr", "reached",
@@ -75,6 +79,59 @@ def frame_from_ranks(ranked: AnswerRanks, kg: KGData, resplits: bool) -> pd.Data
     return frame.reset_index(drop=True)
 
 
+#: what the breakdown's columns mean (the page's column help; the generic breakdown section reads it from attrs)
+COLUMN_HELP = {
+    "relation": "'inverse of r' asks for the head of r",
+    "answers": "test answers asking this relation",
+    "share": "share of the test's answers",
+    "mrr": "mean reciprocal rank, average ties, as the card",
+    "hits@1": "share of answers ranked first",
+    "hits@10": "share of answers in the top 10",
+    "reached": "share of the answers within L hops of the head (the others score 0)",
+    "reached_mrr": "MRR over the reached answers only",
+    "training_queries": "training triples asking this relation",
+}
+#: the columns the page shows (the download has every column, NBFNet-tie MRR and relation ids too)
+SHOWN = ("relation", "answers", "share", "mrr", "hits@1", "hits@10", "reached", "reached_mrr", "training_queries")
+
+
+def described(frame: pd.DataFrame, lm: LoadedModel) -> pd.DataFrame:
+    """``frame`` with what a page needs to show it (attrs): the group column, the columns shown and their help,
+    the figure's x axis and cut, and sentences that read the numbers."""
+    frame.attrs.update({"group": "relation", "shown": list(SHOWN), "column_help": COLUMN_HELP,
+                        "x": "training_queries", "x_title": "training queries asking it (log scale)",
+                        "rare_below": RARE_QUERIES,
+                        "sentences": summary_sentences(frame, lm.model.n_layer)})
+    return frame
+
+
+def _small(x: float) -> str:
+    return f"{x:.3f}" if x >= 0.001 else "below 0.001"
+
+
+def summary_sentences(frame: pd.DataFrame, n_layer: int) -> list[str]:
+    """How the test divides into relations, how many answers lie beyond the propagation's reach, and how
+    rarely trained relations do (markdown)."""
+    if frame.empty:
+        return ["No query relation has test answers."]
+    summary = breakdown_summary(frame)
+    out = [f"**{len(frame)} query relations** have test answers ({int(frame['answers'].sum()):,} in all); "
+           f"the largest, *{frame['relation'].iloc[0]}*, holds {frame['share'].iloc[0]:.0%} of them."]
+    unreached = 1.0 - summary["reached"]
+    if unreached > 0:
+        out.append(f"**{unreached:.1%} of the test answers** lie more than {n_layer} hops from their head, score 0 "
+                   f"and rank among the other unreached entities (their MRR: {_small(summary['unreached_mrr'])}); "
+                   f"the reached ones score MRR **{summary['reached_mrr']:.3f}**.")
+    if summary["rare_share"] > 0:
+        rest = (f", against **{summary['other_mrr']:.3f}** for the rest." if not math.isnan(summary["other_mrr"])
+                else ".")
+        out.append(f"**{summary['rare_share']:.0%} of the test answers** ask a relation that fewer than "
+                   f"{RARE_QUERIES} training queries asked: their MRR is **{summary['rare_mrr']:.3f}**" + rest)
+    else:
+        out.append(f"Every relation of the test was asked by at least {RARE_QUERIES} training queries.")
+    return out
+
+
 def breakdown_summary(frame: pd.DataFrame, rare: int = RARE_QUERIES) -> dict[str, float]:
     """Over all answers: the share reached in L hops and the MRR of the reached and of the unreached
     answers (those score 0); the share whose relation had fewer than ``rare`` training queries, and the MRR
@@ -101,14 +158,16 @@ def save(frame: pd.DataFrame, model_dir: str | Path, split: str = "test") -> Pat
     """Write ``by_relation.json`` next to the weights it was computed from."""
     model_dir = Path(model_dir)
     path = model_dir / FILE_NAME
-    payload = {"model_sha256": sha256_file(model_dir / "model.pt"), "split": split,
+    payload = {"model_sha256": sha256_file(model_dir / "model.pt"), "split": split, "ranking_rule": RANKING_RULE,
                "rows": json.loads(frame[COLUMNS].to_json(orient="records", double_precision=15))}  # NaN -> null
-    path.write_text(json.dumps(payload, indent=0) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(payload, indent=0) + "\n")
     return path
 
 
 def load_saved(model_dir: str | Path, split: str = "test") -> pd.DataFrame | None:
-    """The saved breakdown when it belongs to these very weights and this split, else None."""
+    """The saved breakdown when it belongs to these very weights and this split, else None. ``attrs["ranking_rule"]``
+    says which rule ranked it (a file from before the rule was recorded: EARLIER_RULE; only FB15k-237's, whose
+    re-ranking takes hours on a CPU, is left so: scripts/reevaluate_redgnn_cards.py)."""
     model_dir = Path(model_dir)
     path = model_dir / FILE_NAME
     if not path.exists():
@@ -121,4 +180,6 @@ def load_saved(model_dir: str | Path, split: str = "test") -> pd.DataFrame | Non
         return None
     if not payload.get("rows") or set(COLUMNS) - set(payload["rows"][0]):  # written by an older version
         return None
-    return pd.DataFrame(payload["rows"], columns=COLUMNS)
+    frame = pd.DataFrame(payload["rows"], columns=COLUMNS)
+    frame.attrs["ranking_rule"] = payload.get("ranking_rule", EARLIER_RULE)
+    return frame

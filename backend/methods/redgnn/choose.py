@@ -34,7 +34,7 @@ def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: st
                         data_dir=None, progress=None) -> tuple[pd.DataFrame, list[str]]:
     """(one row per checkpoint that knows a relation of ``graph``, best ``mrr_all`` first; one line per
     checkpoint left out and why). ``progress(done, total, name)`` is called after each checkpoint."""
-    from . import evaluate  # the package's verb: one path from checkpoint and graph to metrics
+    from . import METHOD  # the package's verb: one path from checkpoint and graph to metrics
 
     if split == "test":
         raise ValueError("checkpoints are compared on the graph's valid triples; its test triples stay for the end")
@@ -46,7 +46,7 @@ def compare_checkpoints(graph: str, folders: list[Path] | None = None, split: st
         name = _name(folder)
         try:
             began = time.perf_counter()
-            metrics = evaluate(folder, split, device, data_dir, graph=graph)
+            metrics = METHOD.evaluate(folder, split, device=device, data_dir=data_dir, graph=graph)
         except DataMissingError as exc:
             skipped.append(f"{name}: its dataset is not under the data root ({exc})")
         except ValueError as exc:

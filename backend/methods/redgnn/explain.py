@@ -26,7 +26,7 @@ from backend.kg.loader import KGData
 from backend.kg.user_graphs import load_user_graph, relation_map
 
 from .config import RedGNNConfig
-from .model import LayerTrace, RedGNN
+from .model import LayerTrace, RedGNN, ranking_model
 
 
 @dataclass
@@ -70,9 +70,20 @@ class LoadedModel:
 
     @functools.cached_property
     def relation_lookup(self) -> dict[str, list[int]]:
-        names = [self.kg.relations[r % self.kg.n_rel] if r < self.kg.n_rel
-                 else f"inverse of {self.kg.relations[r % self.kg.n_rel]}" for r in range(2 * self.kg.n_rel)]
-        return _text_table(names, [self.kg.relation_label(r) for r in range(2 * self.kg.n_rel)])
+        """Names, labels, and the phrases people type (relation_phrases): 'nationality' for
+        /people/person/nationality, 'contained by' and 'inverse of contains' for the inverse of
+        /location/location/contains. A phrase several relations share maps to all of them (the lookup lists them)."""
+        n_rel = self.kg.n_rel
+        names = [self.kg.relations[r % n_rel] if r < n_rel else f"inverse of {self.kg.relations[r % n_rel]}"
+                 for r in range(2 * n_rel)]
+        table = _text_table(names, [self.kg.relation_label(r) for r in range(2 * n_rel)])
+        phrases: dict[str, list[int]] = {}
+        for r in range(n_rel):
+            for phrase, inverse in relation_phrases(self.kg.relations[r]):
+                phrases.setdefault(phrase, []).append(r + n_rel if inverse else r)
+        for phrase, ids in phrases.items():
+            table.setdefault(phrase, sorted(set(ids)))
+        return table
 
     def entity_id(self, text: str | int) -> int:
         """An entity by id, name, readable label or 'label · name'; a ValueError suggests close names
@@ -83,8 +94,119 @@ class LoadedModel:
         """A relation (doubled space: 'inverse of r' asks for heads) by id, name or label."""
         return _lookup(self.relation_lookup, text, "relation", self.kg.name, self.kg.relations)
 
+    # ------------------------------------------------------------------ the verbs of backend.core.method
+    def choices(self, name: str, query: dict | None = None) -> list[tuple[int, str, int]]:
+        """The values a query field can take, as (value, text for a picker, how many known answers back it): every
+        entity ('label · name'); or the relations a query from ``query["head"]`` can ask, those with known
+        answers first, most first, with their count in the text."""
+        if name in ("head", "answer", "tail"):
+            return self.entity_choices
+        if name == "relation":
+            head = (query or {}).get("head")
+            if head is None:
+                return [(r, self.kg.relation_label(r), 0) for r in range(2 * self.kg.n_rel)]
+            return [(r, text + self._typed_as(r), n) for r, n, text in self.kg.relation_choices(self.entity_id(head))]
+        raise ValueError(f"RED-GNN queries have no field {name!r}")
+
+    @functools.cached_property
+    def entity_choices(self) -> list[tuple[int, str, int]]:
+        """(id, 'label · name', 1) per entity, built once (a page's picker asks for it on every rerun)."""
+        return [(i, self.kg.entity_text(i), 1) for i in range(self.kg.n_ent)]
+
+    def _typed_as(self, relation: int) -> str:
+        """' (contained by)' for an inverse relation with a passive phrase, so a picker's filter finds it."""
+        if relation < self.kg.n_rel or relation >= 2 * self.kg.n_rel:
+            return ""
+        passive = [p for p, inverse in relation_phrases(self.kg.relations[relation - self.kg.n_rel])
+                   if inverse and p.endswith(" by")]
+        return f" ({passive[0]})" if passive else ""
+
+    def predict(self, query: dict | None = None, table=None, progress=None, max_rows: int | None = None) -> pd.DataFrame:
+        """Ranked answers for query {"head", "relation", "top" (20)}; or, for ``table`` (a path, upload bytes or
+        text of a CSV/TSV with head, relation, tail; the first ``max_rows`` rows), every readable row scored and
+        ranked (rows without a tail: the top answers). attrs: "problems" (lines), "problem_rows" (row, column,
+        value, reason) of the rows that could not be used, and "sentences" summing the result up."""
+        if table is not None:
+            from .triples import read_triples, score_triples, summary_sentences
+
+            rows = read_triples(self, Path(table) if isinstance(table, str) else table, max_rows=max_rows)
+            frame = score_triples(self, rows, top=int((query or {}).get("top", 5)), progress=progress)
+            frame.attrs["problems"] = rows.summary(limit=len(rows.problems))
+            frame.attrs["problem_rows"] = [{"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+                                           for p in rows.problems]
+            frame.attrs["sentences"] = summary_sentences(frame)
+            return frame
+        query = _required(query, ("head", "relation"))
+        return rank_answers(self, query["head"], query["relation"], top=int(query.get("top", 20)))
+
+    def explain(self, query: dict) -> Evidence:
+        """r-digraph evidence for {"head", "relation", "answer" (optional: the top answer), "paths", "max_edges"}."""
+        query = _required(query, ("head", "relation"))
+        return explain_query(self, query["head"], query["relation"], query.get("answer") or query.get("tail"),
+                             top_paths=int(query.get("paths", 10)), max_edges=int(query.get("max_edges", 60)))
+
+    def evaluate(self, split: str = "test", progress=None) -> dict:
+        """Filtered-ranking metrics of ``split`` (reproduces the card); over an applied graph, also how much of it
+        the checkpoint knows (relations matched, triples left out, share seen in training)."""
+        from .train import eval_tasks, evaluate_task, split_metrics
+
+        task = eval_tasks(*self.data, self.device)[split]
+        metrics = split_metrics(evaluate_task(self.model, task, RedGNNConfig(**self.card.train["config"]).n_tbatch))
+        if self.applied is not None:
+            from backend.kg.align import seen_share
+
+            metrics["relations_matched"] = len(self.applied.matched)
+            metrics["triples_left_out"] = self.applied.n_left_out
+            metrics["answers"] = len(getattr(self.kg, split))  # the split's triples it could answer
+            metrics["seen_in_training"] = seen_share(self.kg, split, self.training)  # share of the split's triples
+        return metrics
+
+    def breakdown(self, split: str = "test", progress=None) -> pd.DataFrame:
+        """The split's metrics per query relation, with its training queries (the file saved beside the
+        checkpoint when it belongs to these weights)."""
+        from . import by_relation
+
+        saved = self.saved_breakdown(split)
+        return saved if saved is not None else by_relation.described(by_relation.metrics_by_relation(self, split), self)
+
+    def saved_breakdown(self, split: str = "test") -> pd.DataFrame | None:
+        """The breakdown saved beside the checkpoint for these weights (instant), else None (on an applied graph
+        too: the saved one is of the checkpoint's own test)."""
+        from . import by_relation
+
+        if self.applied is not None or not self.card.path:
+            return None
+        saved = by_relation.load_saved(self.card.path, split)
+        return None if saved is None else by_relation.described(saved, self)
+
+
+def _required(query: dict | None, keys: tuple[str, ...]) -> dict:
+    missing = [k for k in keys if not (query or {}).get(k) and (query or {}).get(k) != 0]
+    if missing:
+        raise ValueError(f"RED-GNN query needs {', '.join(missing)} (e.g. --query head=NAME relation=NAME)")
+    return query
+
 
 PLURALS = {"entity": "entities", "relation": "relations"}
+
+
+def relation_phrases(name: str) -> list[tuple[str, bool]]:
+    """What people type for relation ``name``, as (phrase, asks the inverse): its last path segment
+    ('/people/person/nationality' -> 'nationality'; of each part of a compound name too) with spaces for
+    underscores, and for the inverse 'inverse of <phrase>', '<phrase> of' for a noun and '<verb>ed by' for a
+    verb ('contains' -> 'contained by')."""
+    segments = {part.strip("/").rsplit("/", 1)[-1] for part in name.split("./")} | {name.rsplit("/", 1)[-1]}
+    out: list[tuple[str, bool]] = []
+    for segment in filter(None, segments):
+        phrase = segment.replace("_", " ").strip().lower()
+        out += [(phrase, False), (f"inverse of {phrase}", True)]
+        words = phrase.split()
+        if len(words) == 1 and phrase.endswith("s") and not phrase.endswith("ss"):
+            stem = phrase[:-1]
+            out.append((stem + ("d" if stem.endswith("e") else "ed") + " by", True))  # contains -> contained by
+        elif not phrase.endswith((" of", " by", " in")):
+            out.append((f"{phrase} of", True))  # nationality -> nationality of (who has it)
+    return out
 
 #: forward passes LoadedModel keeps (scores and traces; FB15k-237's traces are ~70 MB a query)
 RECENT_QUERIES = 2
@@ -111,10 +233,10 @@ def _lookup(table: dict[str, list[int]], text: str | int, kind: str, dataset: st
         ids = table[key]
         if len(ids) == 1:
             return ids[0]
-        raise ValueError(f"{kind} {text!r} is the label of {len(ids)} {PLURALS[kind]} in {dataset}; write it as "
+        raise ValueError(f"{kind} {text!r} names {len(ids)} {PLURALS[kind]} in {dataset}; write one as "
                          "'label · name', one of: " + ", ".join(f"{text.strip()} · {names[i % len(names)]}"
                                                                 for i in ids[:5]) + (", …" if len(ids) > 5 else ""))
-    close = difflib.get_close_matches(key, list(table), n=5)
+    close = difflib.get_close_matches(key, list(table), n=5) or sorted(k for k in table if key in k)[:5]
     raise ValueError(f"unknown {kind} {text!r} in {dataset}" + (f"; did you mean: {', '.join(close)}?" if close else ""))
 
 
@@ -137,7 +259,7 @@ def load_model(model_dir: str | Path, device=None, data_dir=None, graph: str | N
     graph_triples = target.facts if kg_ind is not None else torch.cat([kg.facts, kg.train])
     model = build_model(config, kg.n_rel)
     model.load_state_dict(load_state_dict(model_dir))
-    model.to(device).eval()
+    model = ranking_model(model.to(device))  # answers ranked as evaluation ranks them (float64)
     known = AnswerIndex(torch.cat([target.facts, target.train, target.valid, target.test]), target.n_ent, target.n_rel)
     return LoadedModel(model, card, target, EdgeIndex(graph_triples.to(device), target.n_ent, target.n_rel),
                        known.to(device), device, data=(kg, kg_ind), training=training[0], applied=applied)
@@ -156,12 +278,35 @@ def rank_answers(lm: LoadedModel, head: str | int, relation: str | int, top: int
     every = torch.ones(1, lm.kg.n_ent, dtype=torch.bool, device=lm.device)
     ranks = filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))  # as if each entity were the answer
     where = known_in(lm.kg, h, r)
+    top_ids = order.to(scores.device)
+    # per shown entity: the other known answers scoring above it, which the filtered rank sets aside
+    set_aside = ((scores.unsqueeze(0) > scores[top_ids].unsqueeze(1)) & known.unsqueeze(0)).sum(1).cpu()
+    n_known = int(known.sum())
     rows = []
-    for e in order.tolist():
+    for i, e in enumerate(order.tolist()):
+        competitors = lm.kg.n_ent - n_known + int(known[e])  # every entity but the other known answers
         rows.append({"entity": lm.kg.entities[e], "label": lm.kg.entity_label(e), "score": float(scores[e]),
-                     "filtered_rank": float(ranks[e]), "known_fact": bool(known[e]), "known_in": where.get(e, ""),
-                     "reached": bool(reached[e])})
+                     "filtered_rank": float(ranks[e]), "rank_in_words": rank_in_words(float(ranks[e]), competitors,
+                                                                                      int(set_aside[i])),
+                     "known_fact": bool(known[e]), "known_in": where.get(e, ""), "reached": bool(reached[e])})
     return pd.DataFrame(rows)
+
+
+def ordinal(n: float) -> str:
+    """1 -> '1st', 22 -> '22nd', 13 -> '13th', 2.5 -> '2.5th' (an average of tied places)."""
+    if n != int(n):
+        return f"{n:g}th"
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def rank_in_words(rank: float, competitors: int, set_aside: int) -> str:
+    """What a filtered rank means: '1st of 135; 9 other true answers set aside'."""
+    text = f"{ordinal(rank)} of {competitors:,}"
+    if set_aside:
+        text += f"; {set_aside} other true answer{'' if set_aside == 1 else 's'} above it set aside"
+    return text
 
 
 def known_in(kg, head: int, relation: int) -> dict[int, str]:
@@ -198,9 +343,9 @@ def k_best_paths(traces: list[LayerTrace], keep: list[torch.Tensor], head: int, 
 
     Returns [(score, [entities e0..eL], [relations r1..rL], [edge index per layer])]. Vectorised per layer: every node keeps
     its k best prefixes (log-scores and back-pointers)."""
-    device = traces[0].source.device
+    device, dtype = traces[0].source.device, traces[0].attention.dtype
     ents = torch.tensor([head], device=device)
-    scores = torch.full((1, k), float("-inf"), device=device)
+    scores = torch.full((1, k), float("-inf"), device=device, dtype=dtype)
     scores[0, 0] = 0.0
     back = []
     for t, idx in zip(traces, keep):
@@ -220,7 +365,7 @@ def k_best_paths(traces: list[LayerTrace], keep: list[torch.Tensor], head: int, 
         group = torch.repeat_interleave(torch.arange(len(new_ents), device=device), counts)
         rank = torch.arange(len(cand), device=device) - (torch.cumsum(counts, 0) - counts)[group]
         top = rank < k
-        scores = torch.full((len(new_ents), k), float("-inf"), device=device)
+        scores = torch.full((len(new_ents), k), float("-inf"), device=device, dtype=dtype)
         bp_edge = torch.full((len(new_ents), k), -1, dtype=torch.long, device=device)
         bp_prefix = torch.full_like(bp_edge, -1)
         scores[group[top], rank[top]] = cand[top]
@@ -287,7 +432,15 @@ def _strongest_path_edges(traces, keep, raw_paths, max_edges: int | None) -> lis
 @torch.no_grad()
 def explain_query(lm: LoadedModel, head: str | int, relation: str | int, answer: str | int | None = None,
                   top_paths: int = 10, max_edges: int | None = 60) -> Evidence:
-    """The r-digraph evidence for (head, relation, answer); answer defaults to the top-ranked entity."""
+    """The r-digraph evidence for (head, relation, answer); answer defaults to the top-ranked entity.
+
+    One graph part (the r-digraph pruned to its strongest paths, in RED-GNN's words: columns are
+    propagation steps, edge weights attention, a path's score the product of the attention along it),
+    sentences for the page, and a summary for machines (head, relation, answer, score, filtered_rank,
+    known_fact, n_layers, dataset, r_digraph_edges, edges_shown; ``note`` when the answer is not reached)."""
+    from backend.core.evidence import GraphLegend, GraphPart
+    from backend.core.viz import format_weight
+
     h, r = lm.entity_id(head), lm.relation_id(relation)
     heads, rels = torch.tensor([h], device=lm.device), torch.tensor([r], device=lm.device)
     scores, traces = lm.propagate(h, r)
@@ -297,21 +450,44 @@ def explain_query(lm: LoadedModel, head: str | int, relation: str | int, answer:
     every[0, a] = True
     rank = float(filtered_ranks(scores.unsqueeze(0), every, known.unsqueeze(0))[0])
     kg = lm.kg
+    n_layers = lm.model.n_layer
+    steps = f"{n_layers} propagation step{'s' if n_layers != 1 else ''}"
     summary = {"head": kg.entity_label(h), "relation": kg.relation_label(r), "answer": kg.entity_label(a),
                "score": float(scores[a]), "filtered_rank": rank, "known_fact": bool(known[a]),
-               "n_layers": lm.model.n_layer, "dataset": kg.name}
+               "n_layers": n_layers, "dataset": kg.name}
     title = f"Why {kg.entity_label(a)} answers ({kg.entity_label(h)}, {kg.relation_label(r)}, ?)"
+    split = known_in(kg, h, r).get(a) if bool(known[a]) else None
+    if not bool(known[a]):
+        fact = "The answer is not a known fact of the graph."
+    elif split == "facts":
+        fact = "The answer is a known fact (among the graph's facts)."
+    else:
+        fact = "The answer is a known fact" + (f" (in the {split} split)." if split else ".")
+    sentences = [f"RED-GNN gives {kg.entity_label(a)} a score of {format_weight(float(scores[a]))}; its filtered rank "
+                 f"is {rank:g} of {kg.n_ent:,} entities (the query's other known answers set aside).", fact]
+    legend = GraphLegend(
+        layer="propagation step", edge_weight="attention", path_score="product of the attention along the path",
+        node_kinds={"entity": "#56b4e9"}, roles={"query": "head entity", "answer": "answer"},
+        notes=["An edge's attention comes from its relation and the query relation; the r-digraph holds every "
+               "edge on some path from the head entity (step 0) to the answer (the last step).",
+               "'self' edges let a path stay on an entity for a step."])
     keep = r_digraph(traces, a)
     n_full = sum(len(k) for k in keep)
     summary["r_digraph_edges"] = n_full
     if n_full == 0:
-        summary["note"] = f"{kg.entity_label(a)} is not reached within {lm.model.n_layer} hops: its score is 0"
-        return Evidence("redgnn", title, nodes=[EvidenceNode(f"{h}@0", kg.entity_label(h), layer=0, role="query")],
-                        summary=summary)
+        summary["note"] = f"{kg.entity_label(a)} is not reached within {n_layers} hops: its score is 0"
+        sentences.append(f"{kg.entity_label(a)} is not reached from {kg.entity_label(h)} within {steps}, so no "
+                         "path explains it: its score is 0.")
+        query = GraphPart([EvidenceNode(f"{h}@0", kg.entity_label(h), "entity", layer=0, role="query")], legend=legend)
+        return Evidence("redgnn", title, summary=summary, parts=[query], sentences=sentences)
     raw = k_best_paths(traces, keep, h, a, k=max(4 * top_paths, max_edges or 0))
     paths = _collapse_self_loops(raw, 2 * kg.n_rel, top_paths)
     shown = _strongest_path_edges(traces, keep, raw, max_edges)
-    summary["edges_shown"] = sum(len(k) for k in shown)
+    n_shown = sum(len(k) for k in shown)
+    summary["edges_shown"] = n_shown
+    drawn = ("all of them are drawn." if n_shown == n_full else
+             f"the {n_shown:,} edges of its strongest paths are drawn.")
+    sentences.append(f"The r-digraph has {n_full:,} edge{'s' if n_full != 1 else ''} over {steps}; {drawn}")
     nodes: dict[str, EvidenceNode] = {f"{h}@0": EvidenceNode(f"{h}@0", kg.entity_label(h), "entity", 0, "query")}
     edges = []
     for layer, idx in enumerate(shown):
@@ -327,4 +503,9 @@ def explain_query(lm: LoadedModel, head: str | int, relation: str | int, answer:
             edges.append(EvidenceEdge(sid, oid, kg.relation_label(rel), float(w), layer + 1))
     evidence_paths = [EvidencePath([kg.entity_label(e) for e in pn], [kg.relation_label(x) for x in pr], sc)
                       for sc, pn, pr in paths]
-    return Evidence("redgnn", title, nodes=list(nodes.values()), edges=edges, paths=evidence_paths, summary=summary)
+    if evidence_paths:
+        best = evidence_paths[0]
+        sentences.append(f"The strongest path, {best.describe()}, scores {format_weight(best.score)} "
+                         "(the product of the attention along it).")
+    graph = GraphPart(list(nodes.values()), edges, evidence_paths, legend=legend)
+    return Evidence("redgnn", title, summary=summary, parts=[graph], sentences=sentences)

@@ -14,6 +14,7 @@ a scatter on a GPU and two sparse matrix products on a CPU (SparseMessageSum).
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 
@@ -199,11 +200,11 @@ class RedGNN(nn.Module):
         """
         n_ent = graph.n_ent
         B = len(heads)
-        device = heads.device
+        device, dtype = heads.device, self.W_final.weight.dtype
         node_query = torch.arange(B, device=device)       # [n] query index of each node
         node_ent = heads                                   # [n] entity of each node
-        hidden = torch.zeros(B, self.hidden_dim, device=device)
-        state = torch.zeros(B, self.hidden_dim, device=device)
+        hidden = torch.zeros(B, self.hidden_dim, device=device, dtype=dtype)
+        state = torch.zeros(B, self.hidden_dim, device=device, dtype=dtype)
         for layer in self.layers:
             src, rel, tail = graph.expand(node_ent)
             q = node_query[src]
@@ -213,13 +214,13 @@ class RedGNN(nn.Module):
             hidden = self.dropout(hidden)
             # nodes of the previous layer keep their GRU state (self-loops make them a subset)
             old_pos = rank[node_query * n_ent + node_ent]
-            new_state = torch.zeros(len(new_keys), self.hidden_dim, device=device)
+            new_state = torch.zeros(len(new_keys), self.hidden_dim, device=device, dtype=dtype)
             new_state[old_pos] = state
             hidden = state = self._gru_step(hidden, new_state)
             if trace is not None:
                 trace.append(LayerTrace(q, node_ent[src], rel, tail, alpha.detach()))
             node_query, node_ent = new_keys // n_ent, new_keys % n_ent
-        scores = torch.zeros(B, n_ent, device=device)
+        scores = torch.zeros(B, n_ent, device=device, dtype=dtype)
         scores[node_query, node_ent] = self.W_final(hidden).squeeze(-1)
         return scores
 
@@ -233,11 +234,12 @@ class RedGNN(nn.Module):
         B = len(heads)
         src, rel, query, dst = edges
         n_rows = B * n_ent
-        reached = torch.zeros(n_rows, device=heads.device)
+        dtype = self.W_final.weight.dtype
+        reached = torch.zeros(n_rows, device=heads.device, dtype=dtype)
         # index_fill_ takes the 1 as a kernel argument: `reached[...] = 1.0` copies a host scalar to the device,
         # which CUDA-graph capture refuses
         reached.index_fill_(0, torch.arange(B, device=heads.device) * n_ent + heads, 1.0)
-        hidden = state = torch.zeros(n_rows, self.hidden_dim, device=heads.device)
+        hidden = state = torch.zeros(n_rows, self.hidden_dim, device=heads.device, dtype=dtype)
         for layer in self.layers:
             active = reached.index_select(0, src)
             hidden, _ = layer(hidden, src, rel, query, q_rels, dst, n_rows, edge_mask=active)
@@ -245,6 +247,19 @@ class RedGNN(nn.Module):
             hidden = self.dropout(hidden)
             hidden = state = self._gru_step(hidden, state) * reached.unsqueeze(1)
         return self.W_final(hidden).view(B, n_ent)  # unreached rows are zero and W_final has no bias
+
+
+#: models rank in float64: summation noise (~1e-14) then sits far inside the metrics' tie tolerance, so ranks do not
+#: depend on the batch's make-up, the thread count or the machine (backend/core/metrics.py, TIE_TOLERANCE)
+RANKING_DTYPE = torch.float64
+
+
+def ranking_model(model: RedGNN) -> RedGNN:
+    """``model`` itself when it already computes in RANKING_DTYPE, else a copy that does, in eval mode (the
+    weights are a few tens of thousands of numbers: copying costs microseconds)."""
+    if model.W_final.weight.dtype == RANKING_DTYPE and not model.training:
+        return model
+    return copy.deepcopy(model).to(RANKING_DTYPE).eval()
 
 
 def softmax_cross_entropy(scores: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ from backend.kg.loader import KGData, load_inductive, load_redgnn_layout, with_i
 from backend.kg.user_graphs import load_user_graph
 
 from .config import RedGNNConfig
-from .model import RedGNN, softmax_cross_entropy
+from .model import RedGNN, ranking_model, softmax_cross_entropy
 
 log = logging.getLogger(__name__)
 POLICIES = ("average", "optimistic", "pessimistic")
@@ -97,8 +97,9 @@ class AnswerRanks:
 def answer_ranks(model: RedGNN, task: EvalTask, batch_size: int, policies=POLICIES,
                  with_reached: bool = False) -> AnswerRanks:
     """Filtered rank of every answer of ``task``, ``batch_size`` queries per forward pass on a GPU (on a CPU
-    the fastest batch size, found on the first batches)."""
-    model.eval()
+    the fastest batch size, found on the first batches). Scores are computed in float64 (``ranking_model``), so the
+    ranks are the same for every batch size, thread count and machine."""
+    model = ranking_model(model)
     ranks: dict[str, list[torch.Tensor]] = {p: [] for p in policies}
     relations, reached = [], []
     for part in query_slices(len(task.queries), batch_size, task.queries.device):
@@ -131,12 +132,14 @@ def policy_metrics(ranked: AnswerRanks) -> dict[str, dict[str, float]]:
 
 
 def split_metrics(by_policy: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Card layout: the average-tie metrics, plus 'nbfnet_*' (pessimistic) and 'optimistic_*'."""
+    """One split's metrics, flat as ``evaluate`` prints them: the average-tie metrics, plus 'nbfnet_*' (pessimistic
+    ties) and 'optimistic_*'. A Card given these files the prefixed ones under its ``variants`` ({"nbfnet": {split:
+    {...}}, "optimistic": ...}; store.LEGACY_VARIANT_PREFIXES), so the cards training writes are nested."""
+    from backend.core.store import variant_key
+
     out = dict(by_policy["average"])
-    for key, value in by_policy.get("pessimistic", {}).items():
-        out[f"nbfnet_{key}"] = value
-    for key, value in by_policy.get("optimistic", {}).items():
-        out[f"optimistic_{key}"] = value
+    for policy, variant in (("pessimistic", "nbfnet"), ("optimistic", "optimistic")):
+        out.update({variant_key(variant, key): value for key, value in by_policy.get(policy, {}).items()})
     return out
 
 
@@ -263,7 +266,7 @@ class Resume:
         train = card.train or {}
         return cls(folder=str(folder), state=load_state_dict(folder), epochs=int(train.get("epochs", 0)),
                    best_epoch=int(train.get("best_epoch", 0)), valid_mrr=float(card.metrics["valid"]["mrr"]),
-                   valid_metrics=dict(card.metrics["valid"]),
+                   valid_metrics=card.flat_metrics("valid"),
                    seconds=float(train.get("seconds", 0.0)), wall_seconds=float(train.get("wall_seconds", 0.0)),
                    history=list(train.get("history", [])), seed=train.get("seed"))
 

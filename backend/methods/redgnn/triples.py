@@ -128,3 +128,17 @@ def _answer_rows(lm, rows, scores, known, reached, top) -> pd.DataFrame:
 def mean_reciprocal_rank(frame: pd.DataFrame) -> float:
     """MRR of a scored triple table (rows with a rank)."""
     return float((1.0 / frame["rank"]).mean()) if len(frame) else float("nan")
+
+
+def summary_sentences(frame: pd.DataFrame) -> list[str]:
+    """What a scored table says, in a sentence (markdown): MRR and Hits of the triples, known facts and
+    unreached tails; or how many queries got their best answers."""
+    if frame.empty:
+        return ["No row could be scored."]
+    if "rank" not in frame:
+        n = frame["row"].nunique()
+        return [f"**{n:,} {'query' if n == 1 else 'queries'} answered** (their best answers each)."]
+    ranks, known, unreached = frame["rank"], int(frame["known_fact"].sum()), int((~frame["reached"]).sum())
+    return [f"**{len(frame):,} triples scored**: MRR {mean_reciprocal_rank(frame):.3f}, Hits@1 {(ranks <= 1).mean():.3f}, "
+            f"Hits@10 {(ranks <= 10).mean():.3f}; {known:,} known fact{'' if known == 1 else 's'}, {unreached:,} "
+            f"tail{'' if unreached == 1 else 's'} not reached (score 0)."]

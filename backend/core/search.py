@@ -47,6 +47,7 @@ Executors
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -54,8 +55,10 @@ import math
 import multiprocessing
 import os
 import pickle
+import sys
 import time
 import traceback
+import types
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -327,6 +330,22 @@ class SerialExecutor:
         self.close()
 
 
+@contextlib.contextmanager
+def _importable_main():
+    """While spawning workers, a ``__main__`` the children can rebuild. A spawned child re-runs its parent's
+    ``__main__`` from its file unless the parent ran a module (``python -m``); a Streamlit script (or an
+    AppTest's temporary one) is no such file, so the children see a bare ``__main__`` instead."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class LocalProcessExecutor:
     """A ``ProcessPoolExecutor`` of ``workers`` processes started with ``context`` ("spawn" or
     "forkserver"; never fork, torch and fork don't mix).
@@ -377,11 +396,12 @@ class LocalProcessExecutor:
         """Evaluate ``items[positions]`` into ``results``; returns the positions a broken pool lost."""
         futures = {}
         for i in positions:
-            try:
-                futures[i] = self._ensure_pool().submit(fn, items[i])
-            except BrokenProcessPool:
-                self._restart()
-                futures[i] = self._ensure_pool().submit(fn, items[i])
+            with _importable_main():  # workers start on demand, at a submit
+                try:
+                    futures[i] = self._ensure_pool().submit(fn, items[i])
+                except BrokenProcessPool:
+                    self._restart()
+                    futures[i] = self._ensure_pool().submit(fn, items[i])
         broken = []
         for i, future in futures.items():
             try:

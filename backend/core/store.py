@@ -11,9 +11,11 @@ import os
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 
 from backend.core.files import atomic_write_text
 
@@ -202,7 +204,7 @@ def seed_summary(runs: list[Any], shipped_seed: int) -> dict[str, Any]:
     return summary
 
 
-def count_parameters(model: torch.nn.Module) -> dict[str, int]:
+def count_parameters(model: "torch.nn.Module") -> dict[str, int]:
     """{'total': all parameters, 'trainable': those with requires_grad}."""
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -219,6 +221,8 @@ def git_commit() -> str:
 
 
 def software_info() -> dict[str, str]:
+    import torch  # here, not at the top: pages that only list cards stay free of torch's import time
+
     return {"torch": torch.__version__, "commit": git_commit()}
 
 
@@ -235,6 +239,8 @@ def save_checkpoint(folder: str | os.PathLike, state_dict: dict, card: Card, ext
     if not card.software:
         card.software = software_info()
     tmp = folder / ".model.pt.tmp"
+    import torch
+
     torch.save({k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in state_dict.items()}, tmp)
     os.replace(tmp, folder / "model.pt")
     atomic_write_text(folder / "card.json", card_json(card.to_dict()))
@@ -301,10 +307,12 @@ def settings_kept_when_continued(config, folder: str | os.PathLike) -> dict:
     return {name: earlier[name] for name in names if name in earlier}
 
 
-def load_state_dict(folder: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+def load_state_dict(folder: str | os.PathLike, map_location: "str | torch.device" = "cpu") -> dict:
     p = Path(folder)
     if p.is_dir():
         p = p / "model.pt"
+    import torch
+
     return torch.load(p, map_location=map_location, weights_only=True)
 
 

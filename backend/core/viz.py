@@ -52,8 +52,15 @@ LAYER_SPACING = 280   # px between layers (x)
 ROW_SPACING = 80      # px between nodes of one layer (y)
 STAGGER = 60          # px left / right of its column for the nodes of a layer of more than 12
 MIN_EDGE_WIDTH, MAX_EDGE_WIDTH = 1.0, 8.0
-EDGE_LABEL_LIMIT = 40  # draw relation names on edges only when at most this many edges are shown
+EDGE_LABEL_PATHS = 3   # relation names are drawn on the edges of the best paths (this many) ...
+EDGE_LABEL_TOP = 12    # ... or, when no path matches the drawn edges, on this many heaviest edges
+EDGE_LABEL_MAX = 15    # and never on more edges than this (the rest: hover)
 LABEL_CHARS = 32       # node labels longer than this are shortened on the canvas (full in hover)
+LINE_CHARS = 16        # node labels are wrapped to lines of about this many characters (2 lines at most)
+NODE_FONT_PX = 16      # node label size (canvas px); the page enlarges it so that it reads >= MIN_FONT_PX
+EDGE_FONT_PX = 14      # edge (relation) label size (canvas px)
+MIN_FONT_PX = 14       # node labels are never smaller than this on screen at the initial zoom
+MIN_SCALE = 0.5        # the initial zoom never goes below this (the rest of a wide graph: drag to pan)
 
 _ESC = html.escape
 
@@ -230,6 +237,102 @@ def _short(label: str, n: int = LABEL_CHARS) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
+def wrap_label(label: str, width: int = LINE_CHARS, lines: int = 2) -> str:
+    """A canvas label in at most ``lines`` lines of about ``width`` characters: broken at spaces (a space
+    becomes the line break), a longer word cut where it must; what does not fit ends in "…" (the full
+    label is in the node's hover title)."""
+    label = " ".join(str(label).split())
+    out: list[str] = []
+    rest = label
+    while rest and len(out) < lines:
+        if len(rest) <= width:
+            out.append(rest)
+            rest = ""
+            break
+        cut = rest.rfind(" ", 0, width + 1)
+        if cut <= 0:            # one long word: cut it
+            out.append(rest[:width])
+            rest = rest[width:]
+        else:
+            out.append(rest[:cut])
+            rest = rest[cut + 1:]
+    if rest:
+        out[-1] = out[-1][: max(1, width - 1)].rstrip() + "…"
+    return "\n".join(out)
+
+
+_AT_LAYER = re.compile(r"@-?\d+$")
+
+
+def entity_key(node_id: str) -> str:
+    """The entity a node stands for: its id without a trailing ``@<layer>`` (RED-GNN's ``"123@2"`` -> ``"123"``)."""
+    return _AT_LAYER.sub("", node_id)
+
+
+def merge_repeated_entities(nodes: list[EvidenceNode], edges: list[EvidenceEdge]
+                            ) -> tuple[list[EvidenceNode], list[EvidenceEdge], dict[str, list[int]]]:
+    """One node per entity: the nodes ``"e@0"``, ``"e@1"`` ... of one entity become one node.
+
+    It keeps the id of the query node (its first step, on the left), of the answer node (the last step, on the
+    right edge) or else of the entity's first step; the answer is kept apart from the query when the query
+    entity is its own answer. Edges are redirected to the merged nodes (an edge to an entity met at an
+    earlier step then points back to the left); 'self' edges between two steps of one entity become loops
+    and are dropped (the node's hover lists its steps); edges that now join the same two nodes by the same
+    relation become one (the heaviest weight). Returns nodes, edges and node id -> the steps it stands for.
+    """
+    groups: dict[str, list[EvidenceNode]] = defaultdict(list)
+    for n in nodes:
+        key = entity_key(n.id)
+        groups[key + "\x00answer" if n.role == "answer" and any(
+            m.role == "query" and entity_key(m.id) == key for m in nodes) else key].append(n)
+    rep: dict[str, str] = {}
+    merged: list[EvidenceNode] = []
+    steps: dict[str, list[int]] = {}
+    for members in groups.values():
+        first = min(members, key=lambda m: (m.layer if m.layer is not None else math.inf))
+        keep = (next((m for m in members if m.role == "answer"), None)
+                or next((m for m in members if m.role == "query"), None) or first)
+        scores = [m.score for m in members if m.score is not None]
+        merged.append(EvidenceNode(keep.id, keep.label, keep.kind, keep.layer, keep.role,
+                                   keep.score if keep.score is not None else (max(scores) if scores else None)))
+        steps[keep.id] = sorted({m.layer for m in members if m.layer is not None})
+        for m in members:
+            rep[m.id] = keep.id
+    by_pair: dict[tuple[str, str, str], EvidenceEdge] = {}
+    for e in edges:
+        s, t = rep.get(e.source, e.source), rep.get(e.target, e.target)
+        if s == t and e.source != e.target:
+            continue                      # a step on the same entity ('self'): a loop once merged
+        k = (s, t, e.relation)
+        if k not in by_pair or float(e.weight) > float(by_pair[k].weight):
+            by_pair[k] = EvidenceEdge(s, t, e.relation, float(e.weight), e.layer)
+    kept = [by_pair[k] for k in dict.fromkeys((rep.get(e.source, e.source), rep.get(e.target, e.target), e.relation)
+                                               for e in edges) if k in by_pair]
+    return merged, kept, steps
+
+
+def labelled_edges(edges: list[EvidenceEdge], paths: Sequence, labels: dict[str, str],
+                   n_paths: int = EDGE_LABEL_PATHS, top: int = EDGE_LABEL_TOP, cap: int = EDGE_LABEL_MAX) -> set[int]:
+    """Indices of the edges that carry their relation's name on the canvas: the edges of the ``n_paths`` best
+    paths (a path names its nodes by id or by label), or, when none of them matches, the ``top`` heaviest
+    edges; at most ``cap`` (the heaviest), never a 'self' loop."""
+    def ends(nid: str) -> set[str]:
+        return {nid, entity_key(nid), labels.get(nid, nid)}
+
+    def usable(e: EvidenceEdge) -> bool:
+        return e.source != e.target
+
+    on_path: set[int] = set()
+    for p in sorted(paths, key=lambda p: -float(p.score))[:n_paths]:
+        for u, rel, v in zip(p.nodes, p.relations, p.nodes[1:]):
+            for i, e in enumerate(edges):
+                if usable(e) and e.relation == rel and u in ends(e.source) and v in ends(e.target):
+                    on_path.add(i)
+    pool = sorted(on_path) if on_path else [i for i, e in enumerate(edges) if usable(e)]
+    limit = cap if on_path else min(top, cap)
+    return set(sorted(pool, key=lambda i: -float(edges[i].weight))[:limit])
+
+
 def evidence_legend_html(kinds: Iterable[str] | dict[str, str] = (), legend: GraphLegend | None = None,
                          layered: bool = False) -> str:
     """A one-line legend (HTML fragment) in the legend's words: role colours/shapes, kind colours, what
@@ -237,9 +340,9 @@ def evidence_legend_html(kinds: Iterable[str] | dict[str, str] = (), legend: Gra
     legend = legend or GraphLegend()
 
     def swatch(color: str, text: str, shape: str = "50%") -> str:
-        return (f"<span style='display:inline-flex;align-items:center;margin-right:14px'>"
-                f"<span style='display:inline-block;width:12px;height:12px;border-radius:{shape};"
-                f"background:{color};margin-right:5px'></span>{_ESC(text)}</span>")
+        return (f"<span style='display:inline-flex;align-items:center;white-space:nowrap'>"
+                f"<span style='display:inline-block;width:13px;height:13px;border-radius:{shape};"
+                f"background:{color};margin-right:5px;flex:none'></span>{_ESC(text)}</span>")
 
     parts = [swatch(ROLE_COLORS["query"], f"{legend.role_name('query')} (◆)", "2px"),
              swatch(ROLE_COLORS["answer"], f"{legend.role_name('answer')} (★)", "2px")]
@@ -250,10 +353,13 @@ def evidence_legend_html(kinds: Iterable[str] | dict[str, str] = (), legend: Gra
     words = [f"edge width ∝ {legend.edge_weight}"]
     if layered:
         words.append(f"columns: {legend.layer}s")
-    words += ["hover for details", "drag to move", "ctrl + scroll (or pinch) to zoom"]
-    parts.append(f"<span style='color:#555'>{_ESC(' · '.join(words))}</span>")
-    return ("<div class='evidence-legend' style='font:13px sans-serif;padding:4px 2px;"
-            "clear:both'>" + "".join(parts) + "</div>")
+    words += ["relation names on the strongest edges, all on hover (or tap)", "drag to move",
+              "ctrl + scroll (or pinch) to zoom"]
+    parts += [f"<span style='color:#555'>{_ESC(w)}</span>" for w in words]
+    # flex-wrap: the items wrap onto further lines on a narrow screen instead of being cut
+    return ("<div class='evidence-legend' style='display:flex;flex-wrap:wrap;align-items:center;"
+            "gap:4px 14px;font:14px/1.35 sans-serif;padding:4px 2px;clear:both;max-width:100%;"
+            "box-sizing:border-box'>" + "".join(parts) + "</div>")
 
 
 _BOOTSTRAP_RE = re.compile(r"\s*<link[^>]*bootstrap[^>]*/>\s*<script[^>]*bootstrap[^>]*>\s*</script>", re.S)
@@ -297,6 +403,60 @@ _WHEEL_ZOOM_SCRIPT = """
 """
 
 
+_READABLE_SCRIPT = """
+<script type="text/javascript">
+  // Readable at first sight: the graph gives up height (down to 160 px) so that heading and legend fit in
+  // the frame; the view is fitted, but never zoomed out below MIN_SCALE (drag to see the rest); labels are
+  // enlarged on the canvas so that they read at least MIN_PX on screen at the current zoom.
+  (function () {
+    var box = document.getElementById("mynetwork");
+    if (typeof network === "undefined" || !network || !box) { return; }
+    var MIN_PX = %(min_px)s, MIN_SCALE = %(min_scale)s, EDGE_PX = %(edge_px)s, tall = box.offsetHeight;
+    var nodeBase = {}, edgeBase = {};
+    nodes.get().forEach(function (n) { nodeBase[n.id] = (n.font && n.font.size) || 14; });
+    edges.get().forEach(function (e) { if (e.label) { edgeBase[e.id] = (e.font && e.font.size) || EDGE_PX; } });
+    function around() {
+      var h = 12;
+      [".evidence-head", ".evidence-legend"].forEach(function (q) {
+        var el = document.querySelector(q); if (el) { h += el.getBoundingClientRect().height; }
+      });
+      return h;
+    }
+    function fonts() {
+      var s = network.getScale();
+      nodes.update(nodes.get().map(function (n) {
+        return {id: n.id, font: Object.assign({}, n.font, {size: Math.max(nodeBase[n.id], Math.ceil((MIN_PX + 1) / s))})};
+      }));
+      edges.update(Object.keys(edgeBase).map(function (id) {
+        var e = edges.get(id);
+        return {id: e.id, font: Object.assign({}, e.font, {size: Math.max(edgeBase[id], Math.ceil(MIN_PX / s))})};
+      }));
+    }
+    function view() {
+      var want = Math.max(160, Math.min(tall, window.innerHeight - around()));
+      if (Math.abs(box.offsetHeight - want) > 1) { box.style.height = want + "px"; network.redraw(); }
+      network.fit({animation: false});
+      if (network.getScale() < MIN_SCALE) {
+        // too wide to read whole: keep the answer (right edge) in view, the paths leading to it on its left
+        var at = network.getViewPosition(), star = nodes.get({filter: function (n) { return n.shape === "star"; }});
+        if (star.length) {
+          var ax = network.getPosition(star[0].id).x, room = (box.clientWidth / 2 - 60) / MIN_SCALE;
+          at = {x: Math.min(at.x, ax - room), y: at.y};
+          at.x = Math.max(at.x, ax - room);
+        }
+        network.moveTo({scale: MIN_SCALE, position: at, animation: false});
+      }
+      fonts();
+    }
+    view();
+    window.addEventListener("resize", view);
+    network.on("zoom", fonts);
+    box.addEventListener("wheel", function () { setTimeout(fonts, 0); });
+  })();
+</script>
+"""
+
+
 def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True, height: str = "560px",
                            max_edges: int | None = None, legend: bool = True, title: str | None = None) -> str:
     """A self-contained HTML page (vis-network inlined, no network access needed) of the evidence's graph
@@ -309,8 +469,12 @@ def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True,
     hover titles give "relation · weight 0.873" for edges and label/kind/score for nodes. A plain
     mouse wheel scrolls the surrounding page; ctrl/cmd + wheel (or a pinch) zooms the graph.
     max_edges: keep only the heaviest edges (plus the nodes they touch, and query/answer nodes).
-    Node ids are used as given: a producer that shows one entity at several layers (RED-GNN)
-    gives each (entity, layer) its own id, e.g. ``"e:123@2"``.
+
+    For a scientist reading it: one node per entity (a producer that lists an entity at several layers,
+    RED-GNN's ``"123@2"``, gets it drawn once at its first layer, the answer once at the right edge; see
+    :func:`merge_repeated_entities`); node labels wrapped to two lines and at least ``MIN_FONT_PX`` on screen
+    at the first zoom; the relation's name written on the edges of the best paths (:func:`labelled_edges`),
+    the others on hover; a legend that wraps on a narrow screen.
     """
     from pyvis.network import Network
 
@@ -325,6 +489,9 @@ def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True,
             if nid not in known:
                 nodes.append(EvidenceNode(id=nid, label=nid))
                 known.add(nid)
+    n_drawn = len(edges)
+    # one node per entity (the answer once, at the right edge): see merge_repeated_entities
+    nodes, edges, steps = merge_repeated_entities(nodes, edges)
     labels = {n.id: n.label for n in nodes}
     layers = _infer_layers(nodes, edges) if layered else None
     use_layers = layered and layers is not None
@@ -341,41 +508,49 @@ def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True,
         if n.role in ROLE_COLORS:
             size = 22.0
         color = node_color(n, kinds)
+        hover = _node_title(n, layers.get(n.id) if layers else n.layer, graph.legend)
+        if len(steps.get(n.id, ())) > 1:
+            hover += (f"<br>met at {_ESC(graph.legend.layer)}s {', '.join(map(str, steps[n.id]))} "
+                      "(drawn once)")
         opts: dict[str, Any] = dict(
-            title=_node_title(n, layers.get(n.id) if layers else n.layer, graph.legend),
+            title=hover,
             color={"background": color, "border": "#2f3e46",
                    "highlight": {"background": color, "border": "#000000"}},
             borderWidth=2 if n.role in ROLE_COLORS else 1,
             size=size,
-            font={"size": 15 if n.role in ROLE_COLORS else 13, "face": "sans-serif",
-                  "strokeWidth": 3, "strokeColor": "#ffffff"},
+            font={"size": NODE_FONT_PX + (2 if n.role in ROLE_COLORS else 0), "face": "sans-serif",
+                  "strokeWidth": 4, "strokeColor": "#ffffff", "color": "#1b1b1b",
+                  "bold": {"color": "#1b1b1b"}},
         )
         if use_layers:
             x, y = pos[n.id]
             opts.update(x=x, y=y, physics=False)
             if layers is not None:
                 opts["level"] = layers[n.id]
-        net.add_node(n.id, label=_short(n.label) or n.id, shape=ROLE_SHAPES.get(n.role, "dot"), **opts)
+        net.add_node(n.id, label=wrap_label(_short(n.label) or n.id), shape=ROLE_SHAPES.get(n.role, "dot"), **opts)
 
     widths = edge_widths([float(e.weight) for e in edges])
-    show_labels = len(edges) <= EDGE_LABEL_LIMIT
+    named = labelled_edges(edges, graph.paths, labels)
     seen_pairs: dict[tuple[str, str], int] = defaultdict(int)
-    for e, w in zip(edges, widths):
+    for i, (e, w) in enumerate(zip(edges, widths)):
         pair = tuple(sorted((e.source, e.target)))
         k = seen_pairs[pair]
         seen_pairs[pair] += 1
         smooth: dict[str, Any] = {"enabled": False}
-        if k or e.source == e.target:
-            smooth = {"enabled": True, "type": "curvedCW", "roundness": 0.18 * (k + 1)}
+        back = use_layers and layers is not None and layers.get(e.target, 0) <= layers.get(e.source, 0)
+        if k or e.source == e.target or back:
+            # a second edge between two nodes, a loop, or an edge back to an entity met earlier: curved
+            smooth = {"enabled": True, "type": "curvedCW", "roundness": 0.18 * (k + 1) + (0.2 if back else 0.0)}
         opts = dict(
             title=_edge_title(e, labels, graph.legend), width=w, arrows={"to": {"enabled": True, "scaleFactor": 0.6}},
             color={"color": EDGE_COLOR, "highlight": EDGE_HIGHLIGHT, "opacity": 0.85}, smooth=smooth,
             weight=float(e.weight), relation=e.relation,
         )
-        if show_labels:
+        if i in named:
             opts.update(label=_short(e.relation, 24),
-                        font={"size": 10, "color": "#444444", "strokeWidth": 3, "strokeColor": "#ffffff",
-                              "align": "horizontal"})
+                        font={"size": EDGE_FONT_PX, "face": "sans-serif", "color": "#263238", "strokeWidth": 0,
+                              "background": "rgba(255,255,255,0.88)", "align": "horizontal"})
+            opts["color"] = {"color": "#4f5b66", "highlight": EDGE_HIGHLIGHT, "opacity": 0.95}
         net.add_edge(e.source, e.target, **opts)
 
     net.options = {
@@ -394,15 +569,16 @@ def evidence_to_pyvis_html(evidence: Evidence | GraphPart, layered: bool = True,
     page = _EMPTY_HEADING_RE.sub("", page)
 
     head = [f"<div class='evidence-head' style='font:600 14px sans-serif;padding:2px'>{_ESC(title)}"]
-    if len(edges) < len(graph.edges):
-        head.append(f"<span style='font-weight:400;color:#666'> · showing the {len(edges)} heaviest of "
+    if n_drawn < len(graph.edges):
+        head.append(f"<span style='font-weight:400;color:#666'> · showing the {n_drawn} heaviest of "
                     f"{len(graph.edges)} edges</span>")
     head.append("</div>")
     style = "<style>div.vis-tooltip{font-family:sans-serif;font-size:13px;white-space:normal;max-width:420px}</style>"
     page = page.replace("</head>", style + "</head>", 1)
     page = page.replace("<body>", "<body style='margin:4px'>\n" + "".join(head), 1)
+    readable = _READABLE_SCRIPT % {"min_px": MIN_FONT_PX, "min_scale": MIN_SCALE, "edge_px": EDGE_FONT_PX}
     tail = (evidence_legend_html(kinds, graph.legend, layered=use_layers) if legend else "") + _TITLE_SCRIPT + \
-        _WHEEL_ZOOM_SCRIPT
+        _WHEEL_ZOOM_SCRIPT + readable
     page = page.replace("</body>", tail + "</body>", 1)
     return page
 

@@ -372,3 +372,25 @@ def options(page, label: str) -> list[str]:
     texts = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return texts
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["wide", "phone"])
+def test_answers_and_evidence_read_well_on_a_phone_too(page, kg_server, size):
+    """What a non-expert reads: family's people as 'person N', ranks in words, an evidence legend that fits the
+    screen (wide and phone) and relation names drawn on the strongest edges."""
+    server, label = kg_server
+    main = open_checkpoint(page, server, label)  # at the default size: a phone's sidebar starts collapsed
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    main.get_by_text("answers to (person").first.wait_for()
+    assert main.get_by_text("gives its entities numbers, not names").count() == 1
+    main.get_by_text("Why? The r-digraph of an answer").first.scroll_into_view_if_needed()
+    frame = page.frame_locator('[data-testid="stMain"] iframe').first
+    frame.locator("canvas").first.wait_for(state="visible")
+    legend = frame.locator("#legend, .legend, div[style*='flex-wrap']").first
+    legend.wait_for()
+    box = legend.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size[0] + 1, (box, size)
+    edges = page.locator('[data-testid="stMain"] iframe').first.evaluate(
+        "f => f.contentWindow.network ? f.contentWindow.network.body.data.edges.get() : []")
+    assert not edges or any(e.get("label") for e in edges)  # the strongest edges carry their relation
+    assert page.locator('[data-testid="stException"]').count() == 0

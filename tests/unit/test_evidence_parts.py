@@ -230,7 +230,8 @@ def test_legend_wording_reaches_the_graph_html():
 
     part = graph_part()
     page = evidence_to_pyvis_html(Evidence("demo", "why", parts=[part]))
-    assert "edge width ∝ attention · columns: propagation steps" in page and "query drug (◆)" in page
+    assert "edge width ∝ attention</span>" in page and "columns: propagation steps</span>" in page
+    assert "query drug (◆)" in page
     nodes, edges = vis_data_from_html(page)
     assert edges[0]["title"].startswith("inhibits · attention 0.800") and "(propagation step 1)" in edges[0]["title"]
     by_id = {n["id"]: n for n in nodes}

@@ -282,7 +282,7 @@ def test_lookup_by_name_label_and_label_dot_name_with_shared_labels():
     assert _lookup(table, "09000002", "entity", "WN", names) == 1       # a name is exact
     assert _lookup(table, "bank · 09000002", "entity", "WN", names) == 1  # the pickers' form
     assert _lookup(table, 0, "entity", "WN", names) == 0                # an id
-    with pytest.raises(ValueError, match=r"label of 2 entities in WN.*bank · 08000001, bank · 09000002"):
+    with pytest.raises(ValueError, match=r"names 2 entities in WN.*bank · 08000001, bank · 09000002"):
         _lookup(table, "bank", "entity", "WN", names)
     with pytest.raises(ValueError, match=r"unknown entity 'rivr' in WN; did you mean: river"):
         _lookup(table, "rivr", "entity", "WN", names)

@@ -309,3 +309,19 @@ def test_an_unpicklable_evaluate_is_refused_before_any_candidate_fails(tmp_path,
     with pytest.raises(TypeError, match="picklable"):
         run_search(exhaustive_propose, lambda c, s: {"score": 0.0}, path, budget=3, executor=pool)
     assert Trajectory(path).records() == []
+
+
+def test_a_pool_works_while_main_is_a_script_the_children_cannot_rerun(monkeypatch):
+    """Streamlit (and AppTest) replace ``__main__`` by the page's script; spawned workers would re-run it by its
+    path and die. The executor hands them a bare ``__main__`` while it starts them."""
+    import sys
+    import types
+
+    from backend.core.search import LocalProcessExecutor
+
+    script = types.ModuleType("__main__")
+    script.__file__, script.__spec__ = "/nonexistent/page_script.py", None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    with LocalProcessExecutor(workers=2) as pool:
+        assert pool.map(abs, [-1, -2, 3]) == [1, 2, 3]
+    assert sys.modules["__main__"] is script  # given back

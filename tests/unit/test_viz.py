@@ -63,7 +63,9 @@ def test_html_is_self_contained_and_escaped(evidence):
     by_id = {n["id"]: n for n in nodes}
     for n in evidence.nodes:
         # canvas label: plain text (never parsed as HTML); hover title: escaped HTML
-        assert by_id[n.id]["label"] == n.label
+        shown = by_id[n.id]["label"]
+        assert n.label.startswith(shown.replace("\n", " ").rstrip("…"))   # wrapped (2 lines), maybe shortened
+        assert "\n" not in n.label and all(len(line) <= 16 for line in shown.split("\n"))
         assert html.escape(n.label) in by_id[n.id]["title"]
         assert f"kind: {n.kind}" in by_id[n.id]["title"]
     assert "score: 0.700" in by_id["m1"]["title"]
@@ -166,8 +168,8 @@ def test_cards_frame_and_references():
     f = cards_frame(cards, refs)
     assert list(f.columns[:12]) == ["method", "model", "dataset", "setting", "metric", "value", "params_total",
                                     "params_trainable", "params_adaptive", "train_seconds", "device", "source"]
-    assert list(f["metric"]) == ["mrr", "f1", "r2", "f1", "roc_auc", "mrr"]
-    assert list(f["value"][:4]) == [0.95, 0.7, 0.98, 0.6]
+    assert list(f["metric"]) == ["mrr", "f1", "mse", "f1", "roc_auc", "mrr"]  # GSR declares MSE (backend/registry.py)
+    assert list(f["value"][:4]) == [0.95, 0.7, 0.01, 0.6]
     assert list(f["source"]) == ["this project"] * 3 + ["paper: zhang2023emergnn", "paper: wu2024pacia",
                                                         "paper: zhang2022redgnn"]
     assert list(f["model"][:4]) == ["RED-GNN", "EmerGNN", "GSR", "SumGNN"]  # this project's cards: the method's title
@@ -355,3 +357,81 @@ def test_a_crowded_layer_zig_zags_so_labels_do_not_collide():
     assert set(xs) == {LAYER_SPACING - STAGGER, LAYER_SPACING + STAGGER}
     assert all(a != b for a, b in zip(xs, xs[1:]))  # neighbours on opposite sides
     assert 0 < min(xs) and max(xs) < 2 * LAYER_SPACING
+
+
+def _repeated() -> Evidence:
+    """RED-GNN's shape: one node per (entity, step), ids "entity@step"; the answer entity also at step 1, the
+    query entity again at step 1 (a 'self' edge), one long label."""
+    long = "a protein with a very long name indeed (kinase)"
+    nodes = [EvidenceNode("1@0", "aspirin", "entity", 0, "query"),
+             EvidenceNode("1@1", "aspirin", "entity", 1),
+             EvidenceNode("7@1", "ibuprofen", "entity", 1),
+             EvidenceNode("5@1", long, "entity", 1),
+             EvidenceNode("9@1", "gene 9", "entity", 1),
+             EvidenceNode("7@2", "ibuprofen", "entity", 2, "answer", 0.9),
+             EvidenceNode("5@2", long, "entity", 2)]
+    edges = [EvidenceEdge("1@0", "1@1", "self", 0.9, 1), EvidenceEdge("1@0", "7@1", "similar", 0.8, 1),
+             EvidenceEdge("1@0", "5@1", "inhibits", 0.7, 1), EvidenceEdge("1@0", "9@1", "binds", 0.05, 1),
+             EvidenceEdge("1@1", "7@2", "treats_same", 0.6, 2), EvidenceEdge("5@1", "7@2", "inhibited_by", 0.5, 2),
+             EvidenceEdge("7@1", "7@2", "self", 0.4, 2), EvidenceEdge("9@1", "5@2", "binds", 0.02, 2),
+             EvidenceEdge("5@1", "5@2", "self", 0.3, 2)]
+    paths = [EvidencePath(["aspirin", long, "ibuprofen"], ["inhibits", "inhibited_by"], 0.35),
+             EvidencePath(["aspirin", "ibuprofen"], ["treats_same"], 0.54)]
+    return Evidence("redgnn", "Why ibuprofen", nodes, edges, paths)
+
+
+def test_each_entity_is_drawn_once_the_answer_at_the_right_edge():
+    nodes, edges = vis_data_from_html(evidence_to_pyvis_html(_repeated(), layered=True))
+    labels = [n["label"].replace("\n", " ") for n in nodes]
+    assert labels.count("ibuprofen") == 1 and labels.count("aspirin") == 1
+    by_id = {n["id"]: n for n in nodes}
+    assert [n["shape"] for n in nodes].count("star") == 1 and by_id["7@2"]["shape"] == "star"
+    assert by_id["7@2"]["x"] == max(n["x"] for n in nodes)                 # the answer: right edge
+    assert by_id["1@0"]["x"] == min(n["x"] for n in nodes)                 # the query: left edge
+    assert "5@2" not in by_id and "7@1" not in by_id and "1@1" not in by_id
+    assert "met at propagation steps 1, 2" in by_id["5@1"]["title"] or "met at layers 1, 2" in by_id["5@1"]["title"]
+    ends = {(e["from"], e["to"]) for e in edges}
+    assert ("1@0", "7@2") in ends and ("5@1", "7@2") in ends and ("9@1", "5@1") in ends  # redirected
+    assert all(e["from"] != e["to"] for e in edges)                          # 'self' steps are no loops
+
+
+def test_relation_names_on_the_strongest_edges_only():
+    _, edges = vis_data_from_html(evidence_to_pyvis_html(_repeated(), layered=True))
+    named = {(e["from"], e["to"]): e["label"] for e in edges if e.get("label")}
+    # the edges of the best paths carry their relation's name, readable; the others only on hover
+    assert named == {("1@0", "5@1"): "inhibits", ("5@1", "7@2"): "inhibited_by", ("1@0", "7@2"): "treats_same"}
+    assert all(e["font"]["size"] >= 14 for e in edges if e.get("label"))
+    assert all(e["title"] for e in edges)
+
+
+def test_without_paths_the_heaviest_edges_are_named():
+    from backend.core.viz import EDGE_LABEL_TOP
+
+    ev = Evidence("x", "t", [EvidenceNode("q", "Q", layer=0, role="query")] +
+                  [EvidenceNode(f"m{i}", f"M{i}", layer=1) for i in range(30)],
+                  [EvidenceEdge("q", f"m{i}", f"r{i}", float(i)) for i in range(30)])
+    _, edges = vis_data_from_html(evidence_to_pyvis_html(ev))
+    named = sorted(e["weight"] for e in edges if e.get("label"))
+    assert named == [float(i) for i in range(30 - EDGE_LABEL_TOP, 30)]
+
+
+def test_node_labels_are_readable_and_wrapped():
+    from backend.core.viz import MIN_FONT_PX, wrap_label
+
+    page = evidence_to_pyvis_html(_repeated(), layered=True)
+    nodes, _ = vis_data_from_html(page)
+    assert all(n["font"]["size"] >= 14 for n in nodes)
+    long = next(n for n in nodes if n["id"] == "5@1")
+    lines = long["label"].split("\n")
+    assert len(lines) == 2 and lines[-1].endswith("…") and all(len(x) <= 16 for x in lines)
+    assert "a protein with a very long name indeed (kinase)" in long["title"]   # full label on hover
+    assert wrap_label("ibuprofen") == "ibuprofen" and wrap_label("x" * 40).count("\n") == 1
+    # on screen: fonts grow as the view zooms out, never below MIN_FONT_PX (the script in the page)
+    assert f"MIN_PX = {MIN_FONT_PX}" in page and 'network.on("zoom", fonts)' in page
+
+
+def test_legend_wraps_on_a_narrow_screen():
+    legend = evidence_legend_html(["entity"], layered=True)
+    assert "flex-wrap:wrap" in legend and "display:flex" in legend
+    assert "font:14px" in legend
+    assert "flex-wrap:wrap" in evidence_to_pyvis_html(_repeated())

@@ -36,8 +36,9 @@ from ui.components.downloads import DownloadItem, download_buttons, frame_csv
 
 #: above this many edges the panel offers a "heaviest edges" slider
 EDGE_SLIDER_FROM = 40
-#: iframe height = graph height + room for the heading and legend
-CHROME_PX = 72
+#: iframe height = graph height + room for the heading and the legend (two lines at 14 px; on a narrow
+#: screen the legend wraps further and the page gives the graph less height, see backend.core.viz)
+CHROME_PX = 96
 
 
 @dataclass(frozen=True)

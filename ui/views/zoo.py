@@ -145,12 +145,30 @@ st.markdown(
     "**left** (fewer parameters) and stay at the **top**."
 )
 
+def cards_stamp() -> tuple:
+    """When each shipped card last changed: the key of the cached panels and figures below."""
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in store.MODELS_DIR.glob("*/*/card.json")))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def zoo_panels(stamp: tuple) -> list:
+    """The panels (built in about 1 s from the cards and the papers' rows; kept until a card changes)."""
+    return parsimony_panels(cards_frame(store.list_cards(), reference_rows()))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def zoo_figures(stamp: tuple) -> dict:
+    """Each panel's figure by its key (drawing them all took about 3 s a rerun)."""
+    return {panel.key: panel_figure(panel) for panel in zoo_panels(stamp)}
+
+
+stamp = cards_stamp()
 cards = store.list_cards()
 refs = reference_rows()
 titles = {m.name: m.title for m in METHODS.values()}
 
 # --- quality against size, one panel per task and dataset ------------------------------------
-panels = parsimony_panels(cards_frame(cards, refs))
+panels = zoo_panels(stamp)
 tasks = list(dict.fromkeys(p.task for p in panels))
 left, right = st.columns([1, 2], vertical_alignment="bottom")
 task = left.selectbox("Task", ["all tasks", *tasks], key="zoo_task")
@@ -168,7 +186,7 @@ for start in range(0, len(shown), PANELS_PER_ROW):
             st.markdown(f"**{panel.dataset}**" + (f" ({panel.setting})" if panel.setting else "")
                         + f" · {panel.task}")
             st.markdown(panel.headline)
-            st.plotly_chart(panel_figure(panel), width="stretch", key=f"zoo_panel_{panel.key}", theme=None,
+            st.plotly_chart(zoo_figures(stamp)[panel.key], width="stretch", key=f"zoo_panel_{panel.key}", theme=None,
                             config={"displayModeBar": False})
             if panel.also:
                 st.caption(panel.also)

@@ -61,15 +61,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(name: str = "server") -> Iterator[Server]:
-    """Start `streamlit run streamlit_app.py` on a free port and wait for /_stcore/health."""
+def streamlit_server(name: str = "server", script: str = "streamlit_app.py",
+                     env_extra: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start `streamlit run SCRIPT` (default: the app) on a free port and wait for /_stcore/health."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"streamlit-{name}.log"
-    env = dict(os.environ)
+    env = dict(os.environ, **(env_extra or {}))
     env.setdefault("PARSIMONY_DATA", str(PROJECT_ROOT.parent / "shared" / "data"))
     env["PYTHONUNBUFFERED"] = "1"
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

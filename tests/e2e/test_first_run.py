@@ -6,21 +6,15 @@ dataset) against a local HTTP server in this process that serves the toy file sl
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, PROJECT_ROOT, SERVER_START_TIMEOUT, _free_port
+from .conftest import streamlit_server
 
 PAGE = "tests/e2e/pages/first_run_page.py"
 BODY = b"".join(b"person %d\tparent of\tperson %d\n" % (i, 2 * i + 1) for i in range(60_000))  # ~1.8 MB
@@ -58,41 +52,6 @@ def slow_file_server() -> Iterator[tuple[str, list[str]]]:
     httpd.server_close()
 
 
-@contextlib.contextmanager
-def page_server(env_extra: dict[str, str]) -> Iterator[str]:
-    """`streamlit run` of the test page on a free port (the project's .streamlit/config.toml applies)."""
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "streamlit-first-run.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
-    cmd = [sys.executable, "-m", "streamlit", "run", PAGE, "--server.port", str(port), "--server.address",
-           "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"streamlit did not start:\n{log.read_text(errors='replace')[-3000:]}"
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def test_download_button_fetches_the_missing_dataset(page, slow_file_server, tmp_path):
     url, requests = slow_file_server
     root = tmp_path / "data"
@@ -100,8 +59,8 @@ def test_download_button_fetches_the_missing_dataset(page, slow_file_server, tmp
     size_text = f"{len(BODY) / 1e6:.1f} MB"
     env = {"FIRST_RUN_URL": url, "FIRST_RUN_SHA256": sha, "FIRST_RUN_BYTES": str(len(BODY)),
            "FIRST_RUN_DATA_ROOT": str(root)}
-    with page_server(env) as base:
-        page.goto(base)
+    with streamlit_server("first-run", PAGE, env) as server:
+        page.goto(server.url)
         main = page.locator('[data-testid="stMain"]')
         page.get_by_role("heading", name="First run").wait_for()
         warning = page.locator('[data-testid="stAlertContentWarning"]')

@@ -75,9 +75,11 @@ def open_checkpoint(page, server, label: str):
     """The page with checkpoint ``label`` picked; returns its main area."""
     page.goto(f"{server.url}/kg-reasoning")
     wait_for_app(page, heading=HEADING)
-    if selected(page, "Checkpoint") != label:
+    if selected(page, "Checkpoint") != label:  # the page opens on WN18RR where it is shipped
         choose(page, "Checkpoint", label)
-    return page.get_by_test_id("stMain")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text(f"Queries run on the graph {label.split(' ')[0]}").first.wait_for()  # its page, not the last one's
+    return main
 
 
 def close_page_not_found(page) -> None:
@@ -103,6 +105,7 @@ def test_query_answer_evidence_download(page, kg_server, tmp_path):
     if selected(page, "Checkpoint") != label:
         choose(page, "Checkpoint", label)
     assert selected(page, "Checkpoint") == label
+    page.get_by_test_id("stMain").get_by_text(f"out of {kg.n_ent:,} entities").first.wait_for()  # family's page now
 
     choose(page, "Query entity (head)", head, typed=head)
     choose(page, "Relation", option)
@@ -292,12 +295,13 @@ def test_own_graph_is_imported_trained_and_queried(page, kg_server, tmp_path):
     wait_for_app(page)
     assert combobox(page, "Dataset").input_value() == "my-tree (your graph)"
     assert trainer.get_by_text("Your graph my-tree: 240 entities, 2 relations").count() == 1
-    epochs = trainer.get_by_role("spinbutton", name="Epochs")  # a short run (the default trains up to 5 minutes)
+    epochs = trainer.get_by_role("spinbutton", name="Epochs", exact=True)  # a short run (the default trains up to 5 minutes)
     epochs.fill("3")
     epochs.press("Enter")
     wait_for_app(page)
     trainer.get_by_role("button", name="Start training").click()
-    page.get_by_text("redgnn/my-tree finished in").first.wait_for(timeout=180_000)
+    # the panel's expander closes once no job runs; the sidebar says the run ended, on every page
+    page.get_by_test_id("stSidebar").get_by_text("redgnn/my-tree finished").first.wait_for(timeout=180_000)
     page.goto(f"{server.url}/kg-reasoning")
     wait_for_app(page, heading=HEADING)
     run = next(o for o in options(page, "Checkpoint") if o.startswith("my-tree — "))

@@ -235,17 +235,21 @@ def cmd_verify(args) -> int:
     return 1 if any(r.status == "corrupt" for r in report) else 0
 
 
-def cmd_train(args) -> int:
+def _progress(args):
+    """A terminal progress bar, also appended to --progress-file when given."""
     from backend.core.progress import FileProgress, TeeProgress, TqdmProgress
+
+    progress = TqdmProgress()
+    return TeeProgress(progress, FileProgress(args.progress_file)) if args.progress_file else progress
+
+
+def cmd_train(args) -> int:
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
     train = require_verb(method, "train")
     config = _build_config(method, args)
-    progress = TqdmProgress()
-    if args.progress_file:
-        progress = TeeProgress(progress, FileProgress(args.progress_file))
-    card = train(config, progress, device=args.device, data_dir=args.data_dir)
+    card = train(config, _progress(args), device=args.device, data_dir=args.data_dir)
     print(json.dumps({"model_dir": card.path, "metrics": {split: card.flat_metrics(split) for split in card.metrics}},
                      indent=1))
     return 0
@@ -254,16 +258,13 @@ def cmd_train(args) -> int:
 def cmd_search(args) -> int:
     """`search METHOD --dataset D [config flags] [--workers N]`: the method's resumable search (a killed one resumes
     from its trajectory.jsonl when run again)."""
-    from backend.core.progress import FileProgress, TeeProgress, TqdmProgress
     from backend.core.search import LocalProcessExecutor, SerialExecutor
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
     search = require_verb(method, "search")
     config = _build_config(method, args)
-    progress = TqdmProgress()
-    if args.progress_file:
-        progress = TeeProgress(progress, FileProgress(args.progress_file))
+    progress = _progress(args)
     executor = SerialExecutor() if args.workers <= 1 else LocalProcessExecutor(workers=args.workers)
     try:
         result = search(config, progress, device=args.device, data_dir=args.data_dir, executor=executor)

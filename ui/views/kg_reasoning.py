@@ -88,7 +88,8 @@ def card_notes(card: store.Card) -> list[str]:
              "(head) queries. Entities the propagation never "
              "reaches all score 0: the RED-GNN protocol ranks such ties at their average position, NBFNet's at the "
              "worst."]
-    rows = [r for r in reference_rows(METHOD.name) if r["dataset"] == card.dataset and r["metric"] == "mrr"]
+    rows = [r for r in reference_rows(METHOD.name) if r["dataset"] == card.dataset and r["metric"] == "mrr"
+            and r.get("model") == METHOD.title]  # RED-GNN's own figures, not the baselines beside it
     if rows:
         notes.append(f"Published test MRR on {card.dataset}: " + ", ".join(
             f"{r['value']:.3f} ({'RED-GNN paper' if r['citation'] == METHOD.paper else r['citation']})" for r in rows)

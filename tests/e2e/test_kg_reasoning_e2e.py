@@ -55,13 +55,25 @@ def combobox(page, label: str):
 
 def choose(page, label: str, option: str, typed: str | None = None) -> None:
     """Open the selectbox called ``label``, optionally type to filter its options, and click ``option``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect  # requirements-dev; conftest skips (or fails under CI) without it
 
-    box = combobox(page, label)
-    box.click()
-    if typed is not None:
-        box.fill(typed)
-    page.get_by_role("option", name=option, exact=True).first.click()
+    for attempt in range(3):  # a rerun still in flight can close the list under the click; open it again
+        wait_for_app(page)
+        box = combobox(page, label)
+        box.click()
+        if typed is not None:
+            box.fill(typed)
+        target = page.get_by_role("option", name=option, exact=True).first
+        try:
+            target.wait_for(state="visible", timeout=30_000)
+            target.click(timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1000)
     expect(combobox(page, label)).to_have_value(option)  # retried until the rerun shows the choice
     page.wait_for_timeout(500)  # let the rerun the choice triggers begin before waiting for it to end
     wait_for_app(page)

@@ -459,7 +459,25 @@ def build_parser() -> argparse.ArgumentParser:
                     mp.add_argument("--input", default=None, metavar="FILE", help=m.capabilities.input_help)
                 mp.add_argument("--top", type=int, default=20)
             mp.set_defaults(func=func)
+    _add_method_commands(sub, METHODS.values(), taken=set(verbs) | set(sub.choices))
     return parser
+
+
+def _add_method_commands(sub, methods, taken: set[str]) -> None:
+    """The verbs methods declare in ``extras["commands"]`` (backend.core.method.Command): VERB METHOD [flags]."""
+    by_verb: dict[str, list] = {}
+    for m in methods:
+        for verb, command in dict(m.extras.get("commands", {})).items():
+            if verb in taken:
+                raise ValueError(f"{m.name} declares the command {verb!r}, which the CLI already has")
+            by_verb.setdefault(verb, []).append((m, command))
+    for verb, entries in sorted(by_verb.items()):
+        vp = sub.add_parser(verb, help=" / ".join(dict.fromkeys(c.help for _, c in entries)))
+        msub = vp.add_subparsers(dest="method", required=True, metavar="METHOD")
+        for m, command in entries:
+            mp = msub.add_parser(m.name, help=command.help)
+            command.arguments(mp)
+            mp.set_defaults(func=command.run)
 
 
 def main(argv: list[str] | None = None) -> int:

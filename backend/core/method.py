@@ -81,6 +81,17 @@ class LoadedModel(Protocol):
 
 
 @dataclass(frozen=True)
+class Command:
+    """A method's own CLI verb (``python -m backend VERB METHOD ...``), declared in ``Method.extras["commands"]``
+    as {verb: Command}: ``arguments(parser)`` adds its flags, ``run(args) -> exit code`` does the work.
+    Several methods may declare the same verb (each becomes a METHOD choice under it)."""
+
+    help: str
+    arguments: Callable[[Any], None]
+    run: Callable[[Any], int]
+
+
+@dataclass(frozen=True)
 class Method:
     name: str                       # registry key and models/<name>/ folder
     title: str                      # display name

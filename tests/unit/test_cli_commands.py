@@ -1,0 +1,40 @@
+"""Methods' own CLI verbs (Method.extras["commands"]) join the one argparse tree."""
+from __future__ import annotations
+
+import pytest
+
+from backend import registry
+from backend.cli import main
+from backend.core.method import Command, Method
+
+def _method(name: str, commands: dict) -> Method:
+    return Method(name=name, title=name.title(), task="a test method", explains="nothing", paper="", area="kg",
+                  extras={"commands": commands})
+
+@pytest.fixture
+def two_methods(monkeypatch):
+    calls = []
+
+    def arguments(parser):
+        parser.add_argument("--steps", type=int, default=3)
+
+    def runner(name):
+        def run(args):
+            calls.append((name, args.method, args.steps))
+            return 7
+        return run
+
+    monkeypatch.setitem(registry.METHODS, "alpha", _method("alpha", {"simulate": Command("simulate a system", arguments, runner("alpha"))}))
+    monkeypatch.setitem(registry.METHODS, "beta", _method("beta", {"simulate": Command("simulate users", arguments, runner("beta"))}))
+    return calls
+
+def test_a_declared_verb_runs_with_its_flags_and_exit_code(two_methods):
+    assert main(["simulate", "alpha", "--steps", "5"]) == 7
+    assert main(["simulate", "beta"]) == 7
+    assert two_methods == [("alpha", "alpha", 5), ("beta", "beta", 3)]
+
+def test_a_verb_the_cli_already_has_is_refused(monkeypatch):
+    clash = _method("gamma", {"train": Command("train twice", lambda p: None, lambda a: 0)})
+    monkeypatch.setitem(registry.METHODS, "gamma", clash)
+    with pytest.raises(ValueError, match="gamma declares the command 'train'"):
+        main(["list"])

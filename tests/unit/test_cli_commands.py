@@ -7,9 +7,11 @@ from backend import registry
 from backend.cli import main
 from backend.core.method import Command, Method
 
+
 def _method(name: str, commands: dict) -> Method:
     return Method(name=name, title=name.title(), task="a test method", explains="nothing", paper="", area="kg",
                   extras={"commands": commands})
+
 
 @pytest.fixture
 def two_methods(monkeypatch):
@@ -24,14 +26,16 @@ def two_methods(monkeypatch):
             return 7
         return run
 
-    monkeypatch.setitem(registry.METHODS, "alpha", _method("alpha", {"simulate": Command("simulate a system", arguments, runner("alpha"))}))
-    monkeypatch.setitem(registry.METHODS, "beta", _method("beta", {"simulate": Command("simulate users", arguments, runner("beta"))}))
+    for name, about in (("alpha", "simulate a system"), ("beta", "simulate users")):
+        monkeypatch.setitem(registry.METHODS, name, _method(name, {"simulate": Command(about, arguments, runner(name))}))
     return calls
+
 
 def test_a_declared_verb_runs_with_its_flags_and_exit_code(two_methods):
     assert main(["simulate", "alpha", "--steps", "5"]) == 7
     assert main(["simulate", "beta"]) == 7
     assert two_methods == [("alpha", "alpha", 5), ("beta", "beta", 3)]
+
 
 def test_a_verb_the_cli_already_has_is_refused(monkeypatch):
     clash = _method("gamma", {"train": Command("train twice", lambda p: None, lambda a: 0)})

@@ -258,14 +258,16 @@ def cmd_train(args) -> int:
 def cmd_search(args) -> int:
     """`search METHOD --dataset D [config flags] [--workers N]`: the method's resumable search (a killed one resumes
     from its trajectory.jsonl when run again)."""
-    from backend.core.search import LocalProcessExecutor, SerialExecutor
+    from backend.core.search import make_executor
     from backend.registry import get_method, require_verb
 
     method = get_method(args.method)
     search = require_verb(method, "search")
     config = _build_config(method, args)
     progress = _progress(args)
-    executor = SerialExecutor() if args.workers <= 1 else LocalProcessExecutor(workers=args.workers)
+    if args.executor == "local" and args.ray_address:
+        raise UserError("--ray-address needs --executor ray")
+    executor = make_executor(args.executor, args.workers, args.ray_address, args.gpus_per_candidate)
     try:
         result = search(config, progress, device=args.device, data_dir=args.data_dir, executor=executor)
     finally:
@@ -421,7 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
             mp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: $PARSIMONY_DEVICE or auto)")
             if verb == "search":
                 mp.add_argument("--workers", type=int, default=1,
-                                help="candidates evaluated at once in local processes (default 1: in this process)")
+                                help="candidates evaluated at once (local: processes, default 1 = in this process; "
+                                     "ray: tasks in flight, default = the cluster's CPUs)")
+                mp.add_argument("--executor", choices=["local", "ray"], default="local",
+                                help="where candidates train: this machine, or a Ray cluster (pip install ray)")
+                mp.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                                help="with --executor ray: auto (the cluster `ray start` made here), ray://host:10001, "
+                                     "or local (a private cluster; the default)")
+                mp.add_argument("--gpus-per-candidate", type=float, default=0.0,
+                                help="with --executor ray: GPUs one candidate asks for, so Ray places it on a GPU node")
             if verb in ("train", "search"):
                 mp.add_argument("--progress-file", default=None, help="also append progress events (JSON lines) here")
                 if m.config_for is not None:

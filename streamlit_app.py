@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` from another folder
 
 from ui import PAGES, VIEWS_DIR, PageSpec  # noqa: E402
 from ui.components.running_jobs import running_jobs_sidebar  # noqa: E402
+from ui.components.search_target import search_target_sidebar  # noqa: E402
 
 st.set_page_config(page_title="Parsimony explorer", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -77,6 +78,7 @@ def sidebar():
                        + ("" if present else " (not created yet)"))
             st.code(path, language=None, wrap_lines=True)
         device = st.container()
+        search_target_sidebar()
         st.caption("Set `PARSIMONY_DATA` / `PARSIMONY_DEVICE` before starting to change them.")
     return device
 

@@ -161,6 +161,10 @@ def _start_clicked(label: str, argv: list[str], key: str, module: str, jobs_dir:
     """on_click of Start: start the job unless one with this label is already running."""
     if _is_running(label, key, jobs_dir):
         return
+    if argv and argv[0] == "search" and "--executor" not in argv:  # the sidebar's "Searches run on"
+        from ui.components.search_target import search_executor_argv
+
+        argv = list(argv) + search_executor_argv()
     try:
         st.session_state[key] = start_job(argv, jobs_dir=jobs_dir, label=label, module=module).id
     except (OSError, RuntimeError) as exc:

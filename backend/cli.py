@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
                             if m.datasets else None)
             mp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: $PARSIMONY_DEVICE or auto)")
             if verb == "search":
-                mp.add_argument("--workers", type=int, default=1,
+                mp.add_argument("--workers", type=int, default=None,
                                 help="candidates evaluated at once (local: processes, default 1 = in this process; "
                                      "ray: tasks in flight, default = the cluster's CPUs)")
                 mp.add_argument("--executor", choices=["local", "ray"], default="local",

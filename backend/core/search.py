@@ -424,17 +424,18 @@ class LocalProcessExecutor:
         self.close()
 
 
-def make_executor(kind: str = "local", workers: int = 1, address: str | None = None,
+def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None,
                   gpus_per_candidate: float = 0.0) -> Executor:
-    """The executor a search command asks for: ``local`` (serial for one worker, else a process pool) or
-    ``ray`` (:class:`backend.core.ray_executor.RayExecutor` at ``address``: None/"local", "auto", "ray://...")."""
+    """The executor a search command asks for: ``local`` (serial for one worker, the default, else a process pool)
+    or ``ray`` (:class:`backend.core.ray_executor.RayExecutor` at ``address``: None/"local", "auto", "ray://...";
+    ``workers`` None: as many candidates at once as the cluster has CPUs)."""
     if kind == "ray":
         from backend.core.ray_executor import RayExecutor
 
-        return RayExecutor(address=address, workers=workers if workers > 1 else None, num_gpus=gpus_per_candidate)
+        return RayExecutor(address=address, workers=workers, num_gpus=gpus_per_candidate)
     if kind != "local":
         raise ValueError(f"unknown executor {kind!r}: local or ray")
-    return SerialExecutor() if workers <= 1 else LocalProcessExecutor(workers=workers)
+    return SerialExecutor() if (workers or 1) <= 1 else LocalProcessExecutor(workers=workers)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def _planned(name, title, task, explains, paper, area, datasets) -> Method:
 
 
 def _load() -> dict[str, Method]:
+    from backend.methods.coldnas import METHOD as coldnas
     from backend.methods.redgnn import METHOD as redgnn
 
     methods = [
@@ -41,9 +42,7 @@ def _load() -> dict[str, Method]:
         _planned("pacia", "PACIA", "Few-shot molecular property prediction with parameter-efficient adaptation",
                  "How few parameters adapt to each task", "wu2024pacia", "molecules",
                  ("tox21", "sider", "muv", "toxcast")),
-        _planned("coldnas", "ColdNAS", "Cold-start recommendation with a searched modulation structure",
-                 "The searched modulation structure and how a user's ratings change the advice",
-                 "wu2023coldnas", "recsys", ("lastfm", "movielens")),
+        coldnas,
         _planned("gsr", "GSR", "Symbolic regression on graph-structured physical systems",
                  "Discovered formulas (SymPy) beside the true laws", "shi2023gsr", "physics",
                  ("springs", "charged", "pedestrian")),

@@ -25,14 +25,13 @@ def _planned(name, title, task, explains, paper, area, datasets) -> Method:
 
 
 def _load() -> dict[str, Method]:
+    from backend.methods.autoblm import METHOD as autoblm
     from backend.methods.coldnas import METHOD as coldnas
     from backend.methods.redgnn import METHOD as redgnn
 
     methods = [
         redgnn,
-        _planned("autoblm", "AutoBLM", "Knowledge-graph embedding with searched bilinear scoring functions",
-                 "The searched block structure, its formula and the search trajectory", "zhang2022autoblm", "kg",
-                 ("family", "umls", "WN18RR", "fb15k-237")),
+        autoblm,
         _planned("emergnn", "EmerGNN", "Drug-drug interaction prediction for emerging drugs",
                  "Paths through a biomedical network (genes, diseases, side effects) linking the two drugs",
                  "zhang2023emergnn", "ddi", ("drugbank", "twosides")),

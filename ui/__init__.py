@@ -39,10 +39,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("zoo.py", "zoo", "Model zoo", ":material/scatter_plot:", "Overview"),
     PageSpec("datasets.py", "datasets", "Datasets", ":material/database:", "Overview"),
     PageSpec("kg_reasoning.py", "kg-reasoning", "Knowledge-graph reasoning", ":material/hub:", "Methods"),
+    PageSpec("kg_search.py", "kg-search", "Scoring-function search", ":material/grid_view:", "Methods"),
     PageSpec("ddi.py", "ddi", "Drug interactions", ":material/medication:", "Methods"),
     PageSpec("molecules.py", "molecules", "Molecular properties", ":material/science:", "Methods"),
     PageSpec("recsys.py", "recsys", "Cold-start recommendation", ":material/recommend:", "Methods"),
-    PageSpec("physics.py", "physics", "Physical laws", ":material/functions:", "Methods"),
+    PageSpec("physics.py", "physics", "Formulas", ":material/functions:", "Methods"),
 )
 
 

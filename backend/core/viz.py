@@ -758,20 +758,25 @@ def cards_frame(cards: list[Card], references: list[dict] | None = None,
     parameter count goes to ``params_adaptive`` when params_kind is "adaptive", else to ``params_total`` (None ->
     NaN); its source is "paper: <citation>". ``area`` is the method's data area (the task); ``role`` one of ROLES;
     ``baseline`` whether a paper's row is a model the paper compares against (False for the method's own numbers
-    and this project's cards); ``std`` the paper's standard deviation where given (NaN otherwise).
+    and this project's cards, unless a card's ``extras`` say ``"baseline": true``); ``std`` the paper's standard
+    deviation where given (NaN otherwise). A card's ``extras`` may also set ``model`` (its name in the panel, e.g.
+    "DistMult" for a classic model trained by AutoBLM's code) and ``zoo_setting`` (the panel it joins).
     """
     rows = []
     for c in cards:
         name, value, higher = card_headline(c, split, priority)
         params = c.params or {}
         train = c.train or {}
-        rows.append({
-            "method": c.method, "model": _title(c.method), "dataset": c.dataset, "setting": c.setting,
+        extras = c.extras if isinstance(c.extras, dict) else {}
+        rows.append({  # a card's extras may name its model and panel: a baseline trained by a method's own code
+            "method": c.method, "model": extras.get("model") or _title(c.method), "dataset": c.dataset,
+            "setting": extras.get("zoo_setting", c.setting),
             "metric": name, "value": value,
             "params_total": _num(params.get("total")), "params_trainable": _num(params.get("trainable")),
             "params_adaptive": _num(params.get("adaptive")), "train_seconds": _num(train.get("seconds")),
             "device": train.get("device", ""), "source": "this project", "std": math.nan,
-            "area": _area(c.method), "role": ROLES[0], "baseline": False, "higher_is_better": higher,
+            "area": _area(c.method), "role": ROLES[0], "baseline": bool(extras.get("baseline", False)),
+            "higher_is_better": higher,
             "params_source": "card", "citation": c.reference or "", "seeds": c.seed_text(split, name) if name else "",
         })
     for r in references or []:

@@ -1,0 +1,1 @@
+"""Sections of the "Scoring-function search" page (AutoBLM): searches found on disk, structure figures."""

@@ -27,14 +27,13 @@ def _planned(name, title, task, explains, paper, area, datasets) -> Method:
 def _load() -> dict[str, Method]:
     from backend.methods.autoblm import METHOD as autoblm
     from backend.methods.coldnas import METHOD as coldnas
+    from backend.methods.emergnn import METHOD as emergnn
     from backend.methods.redgnn import METHOD as redgnn
 
     methods = [
         redgnn,
         autoblm,
-        _planned("emergnn", "EmerGNN", "Drug-drug interaction prediction for emerging drugs",
-                 "Paths through a biomedical network (genes, diseases, side effects) linking the two drugs",
-                 "zhang2023emergnn", "ddi", ("drugbank", "twosides")),
+        emergnn,
         _planned("par", "PAR", "Few-shot molecular property prediction",
                  "The relation graph between molecules of an episode", "wang2021par", "molecules",
                  ("tox21", "sider", "muv", "toxcast")),

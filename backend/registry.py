@@ -28,6 +28,7 @@ def _load() -> dict[str, Method]:
     from backend.methods.autoblm import METHOD as autoblm
     from backend.methods.coldnas import METHOD as coldnas
     from backend.methods.emergnn import METHOD as emergnn
+    from backend.methods.gsr import METHOD as gsr
     from backend.methods.redgnn import METHOD as redgnn
 
     methods = [
@@ -41,9 +42,7 @@ def _load() -> dict[str, Method]:
                  "How few parameters adapt to each task", "wu2024pacia", "molecules",
                  ("tox21", "sider", "muv", "toxcast")),
         coldnas,
-        _planned("gsr", "GSR", "Symbolic regression on graph-structured physical systems",
-                 "Discovered formulas (SymPy) beside the true laws", "shi2023gsr", "physics",
-                 ("springs", "charged", "pedestrian")),
+        gsr,
     ]
     return {m.name: m for m in methods}
 

@@ -341,7 +341,7 @@ def cmd_explain(args) -> int:
     from backend.registry import get_method
 
     method = get_method(args.method)
-    evidence = method.explain(_model_dir(method, args), _parse_query(args.query), device=args.device,
+    evidence = method.explain(_model_dir(method, args), _query_with_edits(args), device=args.device,
                               data_dir=args.data_dir, **_load_options(method, args))
     if args.output:
         Path(args.output).write_text(evidence.to_json(), encoding="utf-8")
@@ -349,6 +349,32 @@ def cmd_explain(args) -> int:
     else:
         print(evidence.title)
         print(evidence.paths_frame().head(args.top).to_string(index=False))
+        for part in evidence.parts:  # --remove / --add: each answer's rank before and after the edits
+            if getattr(part, "title", "") == "What if":
+                print(f"\nWhat if ({part.caption}):")
+                print(part.to_frame().head(args.top).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    return 0
+
+
+def _query_with_edits(args) -> dict:
+    """--query pairs, with the what-if edits of --remove / --add ('head|relation|tail', repeatable)."""
+    query = _parse_query(args.query)
+    for action in ("remove", "add"):
+        if getattr(args, action, None):
+            query[action] = list(getattr(args, action))
+    return query
+
+
+def cmd_report(args) -> int:
+    """`report METHOD --query ... -o report.html`: one self-contained HTML report (and its JSON twin)."""
+    from backend.core.report import method_report
+    from backend.registry import get_method
+
+    method = get_method(args.method)
+    loaded = method.load(_model_dir(method, args), device=args.device, data_dir=args.data_dir,
+                         **_load_options(method, args))
+    html_path, json_path = method_report(method, loaded, _query_with_edits(args)).save(args.output)
+    print(f"wrote {html_path} and {json_path}")
     return 0
 
 
@@ -408,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate": ("evaluate a checkpoint (reproduces its card's metrics)", cmd_evaluate),
         "predict": ("ranked predictions for a query", cmd_predict),
         "explain": ("evidence for a prediction", cmd_explain),
+        "report": ("a self-contained HTML report (and JSON) of a prediction, its evidence and its faithfulness",
+                   cmd_report),
     }
     for verb, (help_text, func) in verbs.items():
         vp = sub.add_parser(verb, help=help_text)
@@ -468,6 +496,14 @@ def build_parser() -> argparse.ArgumentParser:
                 if verb == "predict" and m.capabilities.input_columns:
                     mp.add_argument("--input", default=None, metavar="FILE", help=m.capabilities.input_help)
                 mp.add_argument("--top", type=int, default=20)
+            if verb == "report":
+                mp.add_argument("--query", nargs="+", default=[], metavar="KEY=VALUE",
+                                help="query fields: " + ", ".join(f.name for f in m.capabilities.query))
+                mp.add_argument("-o", "--output", required=True, help="the HTML file (its JSON twin is written beside)")
+            if verb in ("explain", "report") and any(f.kind == "entity" for f in m.capabilities.query):
+                for action in ("remove", "add"):
+                    mp.add_argument(f"--{action}", action="append", default=[], metavar="'H|R|T'",
+                                    help=f"what-if: {action} this fact (head|relation|tail) before answering")
             mp.set_defaults(func=func)
     _add_method_commands(sub, METHODS.values(), taken=set(verbs) | set(sub.choices))
     return parser

@@ -28,6 +28,31 @@ def compare_on_graph(graph: str, split: str = "valid", device=None, data_dir=Non
     return compare_checkpoints(graph, split=split, device=device, data_dir=data_dir, progress=progress)
 
 
+def report_title(lm, query: dict) -> str:
+    from .report import report_title as _title
+
+    return _title(lm, query)
+
+
+def report_sections(lm, query: dict):
+    """backend.core.report's hook: RED-GNN's sections of a take-away report (report.py)."""
+    from .report import report_sections as _sections
+
+    return _sections(lm, query)
+
+
+#: evidence rankings the faithfulness check offers (fidelity.RANKINGS; kept here so a page needs no torch import)
+RANKINGS = {
+    "greedy": "measured contribution, greedy: each next fact the one whose removal drops the score most, given "
+              "the facts before it",
+    "occlusion": "measured contribution: the score drop when the fact alone is removed",
+    "gradient": "gradient × input: the first-order score change if the fact were removed",
+    "path": "the facts of the strongest paths (product of attention), path by path",
+    "attention": "RED-GNN's attention: the largest attention of the fact's edges",
+}
+DEFAULT_RANKING = "greedy"
+
+
 def imported_graphs() -> list[str]:
     from backend.kg.user_graphs import list_user_graphs
 
@@ -68,6 +93,8 @@ METHOD = Method(
     train=train,
     load=load,
     more_datasets=imported_graphs,
-    extras={"compare_on_graph": compare_on_graph},
+    extras={"compare_on_graph": compare_on_graph, "report": report_sections, "report_title": report_title,
+            "fidelity_rankings": RANKINGS,
+            "default_ranking": DEFAULT_RANKING},
     page="kg-reasoning",
 )

@@ -140,10 +140,92 @@ class LoadedModel:
         return rank_answers(self, query["head"], query["relation"], top=int(query.get("top", 20)))
 
     def explain(self, query: dict) -> Evidence:
-        """r-digraph evidence for {"head", "relation", "answer" (optional: the top answer), "paths", "max_edges"}."""
+        """r-digraph evidence for {"head", "relation", "answer" (optional: the top answer), "paths", "max_edges"}.
+        With "add" / "remove" (lists of 'head|relation|tail'): the evidence over the edited graph, and a table part
+        "What if" of every top answer's rank before and after the edits (fidelity.what_if)."""
         query = _required(query, ("head", "relation"))
-        return explain_query(self, query["head"], query["relation"], query.get("answer") or query.get("tail"),
-                             top_paths=int(query.get("paths", 10)), max_edges=int(query.get("max_edges", 60)))
+        edits = self.edits(query)
+        lm = self.with_edits(edits) if edits else self
+        evidence = explain_query(lm, query["head"], query["relation"], query.get("answer") or query.get("tail"),
+                                 top_paths=int(query.get("paths", 10)), max_edges=int(query.get("max_edges", 60)))
+        if edits:
+            from backend.core.evidence import TablePart
+
+            table = self.what_if(query, edits)
+            evidence.parts.append(TablePart.from_frame(table, title="What if", caption="; ".join(table.attrs["edits"])))
+            evidence.sentences.insert(0, "Over the edited graph (" + "; ".join(table.attrs["edits"]) + ").")
+            evidence.summary["edits"] = table.attrs["edits"]
+        return evidence
+
+    # ------------------------------------------------------------------ faithfulness and what-if (fidelity.py)
+    def fidelity(self, query: dict):
+        """(backend.core.fidelity.FidelityResult, the r-digraph's facts ranked as a table) for {"head", "relation",
+        "answer" (default: the top answer), "ranking" (fidelity.RANKINGS; default DEFAULT_RANKING), "k_max" (10),
+        "draws" (10), "seed" (0)}: deletion and sufficiency curves against random r-digraph facts, one batch."""
+        from .fidelity import DEFAULT_RANKING, answer_fidelity
+
+        query = _required(query, ("head", "relation"))
+        h, r = self.entity_id(query["head"]), self.relation_id(query["relation"])
+        answer = query.get("answer") or query.get("tail")
+        a = int(torch.argmax(self.propagate(h, r)[0])) if answer in (None, "") else self.entity_id(answer)
+        ranking = query.get("ranking") or DEFAULT_RANKING
+        result, att = answer_fidelity(self, h, r, a, ranking=ranking, k_max=int(query.get("k_max", 10)),
+                                      draws=int(query.get("draws", 10)), seed=int(query.get("seed", 0)))
+        return result, att.frame(self, ranking=ranking)
+
+    def fidelity_benchmark(self, ranking: str | None = None) -> str | None:
+        """One sentence on the ranking's faithfulness over this dataset's test queries (benchmarks/fidelity.py),
+        None when not measured (or over an imported graph)."""
+        from .fidelity import DEFAULT_RANKING, benchmark_line
+
+        if self.applied is not None:
+            return None
+        return benchmark_line(self.card.dataset, ranking or DEFAULT_RANKING)
+
+    def edits(self, query: dict | None) -> list:
+        """The what-if edits of a query: its "edits" (fidelity.Edit) and its "add" / "remove" lists of
+        'head|relation|tail' texts (names, labels or 'label · name')."""
+        from .fidelity import parse_edit
+
+        query = query or {}
+        found = [self.edit(e) for e in query.get("edits") or []]
+        for action in ("remove", "add"):
+            texts = query.get(action) or []
+            found += [parse_edit(self, action, t) for t in ([texts] if isinstance(texts, str) else texts)]
+        return found
+
+    def edit(self, e):
+        """One what-if edit from a fidelity.Edit, ("add" | "remove", "h|r|t") or ("add" | "remove", h, r, t) with ids
+        or names."""
+        from .fidelity import Edit, parse_edit
+
+        if isinstance(e, Edit):
+            return e
+        if len(e) == 2:
+            return parse_edit(self, *e)
+        action, h, r, t = e
+        if action not in ("add", "remove"):
+            raise ValueError(f"a what-if edit adds or removes a fact, not {action!r}")
+        return Edit(action, self.entity_id(h), self.relation_id(r), self.entity_id(t))
+
+    def with_edits(self, edits: list) -> "LoadedModel":
+        """This model over the graph with ``edits`` applied (its own memo of recent queries); no edits: itself."""
+        import dataclasses
+
+        from .fidelity import edited_graph
+
+        return dataclasses.replace(self, graph=edited_graph(self, edits)) if edits else self
+
+    def what_if(self, query: dict, edits: list | None = None) -> pd.DataFrame:
+        """Answers of {"head", "relation", "top"} before and after ``edits`` (default: the query's own), side by side
+        (fidelity.what_if); no edits: the same scores on both sides."""
+        from .fidelity import what_if
+
+        query = _required(query, ("head", "relation"))
+        if edits is None:
+            edits = self.edits(query)
+        edits = [self.edit(e) for e in edits]
+        return what_if(self, query["head"], query["relation"], edits, top=int(query.get("top", 20)))
 
     def evaluate(self, split: str = "test", progress=None) -> dict:
         """Filtered-ranking metrics of ``split`` (reproduces the card); over an applied graph, also how much of it

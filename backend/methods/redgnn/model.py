@@ -36,6 +36,7 @@ class LayerTrace:
     relation: torch.Tensor   # [E] relation id (doubled space, self-loop = 2R)
     target: torch.Tensor     # [E] target entity
     attention: torch.Tensor  # [E] α
+    edge: torch.Tensor | None = None  # [E] row of the edge in EdgeIndex (set when a mask or weight is given)
 
 
 def dedup_keys(key: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,10 +194,16 @@ class RedGNN(nn.Module):
         return torch.gru_cell(x, h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0)
 
     def forward(self, heads: torch.Tensor, q_rels: torch.Tensor, graph: EdgeIndex,
-                trace: list[LayerTrace] | None = None) -> torch.Tensor:
+                trace: list[LayerTrace] | None = None, edge_mask: torch.Tensor | None = None,
+                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         """heads, q_rels [B] -> scores [B, n_ent] (0 for entities not reached in L hops).
 
         When ``trace`` is a list, each layer appends its edges and attentions to it.
+        ``edge_mask`` [B, n_edges] bool (columns: the rows of ``graph``): query b propagates only over the edges
+        its row keeps, in every layer, exactly as if the others were not in the graph (an entity reached only
+        through dropped edges is not reached: score 0; self-loops are always kept). One batch can so re-score one query under many masks
+        (backend.core.fidelity). ``edge_weight`` [B, n_edges] float multiplies each edge's attention (1: no
+        change); its gradient is the gradient × input attribution of the edges.
         """
         n_ent = graph.n_ent
         B = len(heads)
@@ -205,12 +212,24 @@ class RedGNN(nn.Module):
         node_ent = heads                                   # [n] entity of each node
         hidden = torch.zeros(B, self.hidden_dim, device=device, dtype=dtype)
         state = torch.zeros(B, self.hidden_dim, device=device, dtype=dtype)
+        masked = edge_mask is not None or edge_weight is not None
         for layer in self.layers:
-            src, rel, tail = graph.expand(node_ent)
-            q = node_query[src]
+            weight = eid = None
+            if masked:
+                src, eid = graph.index.lookup(node_ent)
+                q = node_query[src]
+                if edge_mask is not None:
+                    keep = edge_mask[q, eid] | (graph.rel[eid] == graph.self_rel)  # self-loops carry the state
+                    src, eid, q = src[keep], eid[keep], q[keep]
+                rel, tail = graph.rel[eid], graph.tail[eid]
+                if edge_weight is not None:
+                    weight = edge_weight[q, eid]
+            else:
+                src, rel, tail = graph.expand(node_ent)
+                q = node_query[src]
             key = q * n_ent + tail
             new_keys, rank = dedup_keys(key, B * n_ent)
-            hidden, alpha = layer(hidden, src, rel, q, q_rels, rank[key], len(new_keys))
+            hidden, alpha = layer(hidden, src, rel, q, q_rels, rank[key], len(new_keys), edge_mask=weight)
             hidden = self.dropout(hidden)
             # nodes of the previous layer keep their GRU state (self-loops make them a subset)
             old_pos = rank[node_query * n_ent + node_ent]
@@ -218,7 +237,7 @@ class RedGNN(nn.Module):
             new_state[old_pos] = state
             hidden = state = self._gru_step(hidden, new_state)
             if trace is not None:
-                trace.append(LayerTrace(q, node_ent[src], rel, tail, alpha.detach()))
+                trace.append(LayerTrace(q, node_ent[src], rel, tail, alpha.detach(), eid))
             node_query, node_ent = new_keys // n_ent, new_keys % n_ent
         scores = torch.zeros(B, n_ent, device=device, dtype=dtype)
         scores[node_query, node_ent] = self.W_final(hidden).squeeze(-1)

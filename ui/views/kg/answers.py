@@ -166,17 +166,28 @@ def query_section(method, model, src: Source, tag: str) -> None:
                               help="The r-digraph is pruned to the edges of its strongest paths, added path by "
                                    "path up to this many edges (every edge shown lies on a complete path).")
     answer = rows[pick]["entity"]
-    show_explanation(src, head_name, relation, answer, int(n_paths), int(max_edges),
-                     key=f"kg-ev-{tag}-{head}-{relation}-{slug(answer)}")
+    key = f"kg-ev-{tag}-{head}-{relation}-{slug(answer)}"
+    from ui.views.kg import faithfulness
+
+    suggestions: list = []
+
+    def beside() -> None:
+        suggestions.extend(faithfulness.faithfulness_panel(method, model, src, head, relation, answer, key))
+
+    if show_explanation(src, head_name, relation, answer, int(n_paths), int(max_edges), key=key, beside=beside):
+        faithfulness.what_if_section(model, src, head, relation, answer, top, f"{key}-whatif", suggestions)
+        faithfulness.report_section(method, model, src, head, relation, answer, key)
 
 
 def show_explanation(src: Source, head: str, relation: int | str, answer: str, n_paths: int, max_edges: int,
-                     key: str) -> None:
+                     key: str, beside=None) -> bool:
+    """The answer's r-digraph; ``beside()`` draws a panel to the right of it (the faithfulness check). Returns
+    whether there was evidence to show."""
     try:
         evidence = Evidence.from_json(evidence_json(src, head, relation, answer, n_paths, max_edges))
     except EXPECTED_ERRORS as exc:
         st.error(f"Could not explain this answer: {exc}")
-        return
+        return False
     s = evidence.summary
     a, b, c, d = st.columns(4)
     a.metric("Filtered rank", f"{s.get('filtered_rank', float('nan')):g}", help=term("filtered rank"))
@@ -187,9 +198,18 @@ def show_explanation(src: Source, head: str, relation: int | str, answer: str, n
              help=term("r-digraph") + " Drawn: the edges of its strongest paths, of all its edges.")
     if s.get("note"):
         st.info(s["note"].capitalize() + ": there is no path to explain.")
-        return
-    show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True, edge_slider=False,
-                  file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
+        return False
+    if beside is None:
+        show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True, edge_slider=False,
+                      file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
+        return True
+    left, right = st.columns([3, 2])
+    with left:
+        show_evidence(evidence, key=key, max_edges=max_edges, top_paths=n_paths, layered=True, edge_slider=False,
+                      file_stem=f"redgnn-{s.get('dataset', '')}-{head}-{answer}")
+    with right:
+        beside()
+    return True
 
 
 def triple_section(model, src: Source, tag: str) -> None:

@@ -65,8 +65,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None
             continue
         ftype = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
             str(f.type).split("|")[0].strip(), str)
+        if ftype is bool:  # --resume alone means true; --resume false also works
+            parser.add_argument(config_flag(f.name), dest=f"cfg_{f.name}", default=None, nargs="?", const=True,
+                                metavar="BOOL", type=_bool, help="(default: the dataset's setting)")
+            continue
         parser.add_argument(config_flag(f.name), dest=f"cfg_{f.name}", default=None, metavar=f.name.upper(),
-                            type=_bool if ftype is bool else ftype, help="(default: the dataset's setting)")
+                            type=ftype, help="(default: the dataset's setting)")
 
 
 def _build_config(method, args) -> Any:

@@ -42,3 +42,30 @@ def test_a_verb_the_cli_already_has_is_refused(monkeypatch):
     monkeypatch.setitem(registry.METHODS, "gamma", clash)
     with pytest.raises(ValueError, match="gamma declares the command 'train'"):
         main(["list"])
+
+
+def test_a_bool_config_flag_works_bare_and_with_a_value(monkeypatch):
+    import dataclasses
+    from types import SimpleNamespace
+
+    @dataclasses.dataclass
+    class Config:
+        dataset: str = "d"
+        resume: bool = False
+        budget: int = 4
+
+    seen = []
+
+    def train(config, progress=None, device=None, data_dir=None):
+        seen.append((config.resume, config.budget))
+        return SimpleNamespace(path="nowhere", metrics={})  # what the train verb prints of a card
+
+    def config_for(dataset: str) -> Config:
+        return Config(dataset=dataset)
+
+    method = Method(name="delta", title="Delta", task="t", explains="e", paper="", area="kg", datasets=("d",),
+                    config_for=config_for, train=train, load=lambda *a, **k: None)
+    monkeypatch.setitem(registry.METHODS, "delta", method)
+    for argv in (["--resume"], ["--resume", "false"], ["--budget", "7"]):
+        main(["train", "delta", "--dataset", "d", *argv])
+    assert seen == [(True, 4), (False, 4), (False, 7)]

@@ -352,12 +352,29 @@ def cmd_explain(args) -> int:
         print(f"wrote evidence ({len(evidence.edges)} edges, {len(evidence.paths)} paths) to {args.output}")
     else:
         print(evidence.title)
-        print(evidence.paths_frame().head(args.top).to_string(index=False))
-        for part in evidence.parts:  # --remove / --add: each answer's rank before and after the edits
-            if getattr(part, "title", "") == "What if":
-                print(f"\nWhat if ({part.caption}):")
-                print(part.to_frame().head(args.top).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if evidence.paths:
+            print(evidence.paths_frame().head(args.top).to_string(index=False))
+        for part in evidence.parts:  # formulas, structures, tables (what-if: each answer's rank before and after)
+            _print_part(part, args.top)
     return 0
+
+
+def _print_part(part, top: int) -> None:
+    """One evidence part as terminal text: its title, then its formula or table; a picture-only part by name."""
+    title = getattr(part, "title", "") or getattr(part, "kind", "part")
+    caption = getattr(part, "caption", "")
+    print(f"\n{title}" + (f" ({caption})" if caption else "") + ":")
+    if getattr(part, "kind", "") == "formula":
+        try:
+            print(part.to_sympy())
+        except Exception:  # noqa: BLE001 - an expression stored as plain text: print it as it is
+            print(part.expression or part.latex)
+    elif hasattr(part, "to_frame"):
+        print(part.to_frame().head(top).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    elif getattr(part, "kind", "") == "molecules":
+        print("\n".join(part.smiles[:top]))
+    else:
+        print(f"({getattr(part, 'kind', 'part')}: shown on the page and in --output JSON)")
 
 
 def _query_with_edits(args) -> dict:

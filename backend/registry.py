@@ -29,15 +29,14 @@ def _load() -> dict[str, Method]:
     from backend.methods.coldnas import METHOD as coldnas
     from backend.methods.emergnn import METHOD as emergnn
     from backend.methods.gsr import METHOD as gsr
+    from backend.methods.par import METHOD as par
     from backend.methods.redgnn import METHOD as redgnn
 
     methods = [
         redgnn,
         autoblm,
         emergnn,
-        _planned("par", "PAR", "Few-shot molecular property prediction",
-                 "The relation graph between molecules of an episode", "wang2021par", "molecules",
-                 ("tox21", "sider", "muv", "toxcast")),
+        par,
         _planned("pacia", "PACIA", "Few-shot molecular property prediction with parameter-efficient adaptation",
                  "How few parameters adapt to each task", "wu2024pacia", "molecules",
                  ("tox21", "sider", "muv", "toxcast")),

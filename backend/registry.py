@@ -25,21 +25,20 @@ def _planned(name, title, task, explains, paper, area, datasets) -> Method:
 
 
 def _load() -> dict[str, Method]:
-    from backend.methods.autoblm import METHOD as autoblm
     from backend.methods.coldnas import METHOD as coldnas
+    from backend.methods.autoblm import METHOD as autoblm
     from backend.methods.emergnn import METHOD as emergnn
     from backend.methods.gsr import METHOD as gsr
-    from backend.methods.par import METHOD as par
     from backend.methods.redgnn import METHOD as redgnn
+    from backend.methods.pacia import METHOD as pacia
+    from backend.methods.par import METHOD as par
 
     methods = [
         redgnn,
         autoblm,
         emergnn,
         par,
-        _planned("pacia", "PACIA", "Few-shot molecular property prediction with parameter-efficient adaptation",
-                 "How few parameters adapt to each task", "wu2024pacia", "molecules",
-                 ("tox21", "sider", "muv", "toxcast")),
+        pacia,
         coldnas,
         gsr,
     ]

@@ -1038,7 +1038,9 @@ def parsimony_panels(frame: pd.DataFrame, min_models: int = 2) -> list[Parsimony
         if metric is None:
             continue
         rows = group[group["metric"] == metric].drop(columns="setting_key")
-        n_total, n_adaptive = int(rows["params_total"].gt(0).sum()), int(rows["params_adaptive"].gt(0).sum())
+        valued = rows["value"].notna()  # a parameter count quoted without a metric value does not choose the axis
+        n_total = int((rows["params_total"].gt(0) & valued).sum())
+        n_adaptive = int((rows["params_adaptive"].gt(0) & valued).sum())
         x = "params_adaptive" if n_adaptive > n_total else "params_total"
         ours = (rows["role"] == ROLES[0]).any()
         sized_models = rows.loc[rows[x].gt(0), "model"].nunique()

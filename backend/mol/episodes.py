@@ -68,10 +68,10 @@ def sample_test_episode(task: Task, shots: int, rng: np.random.Generator | None 
         picked = np.sort(rng.choice(rest, size=max_query, replace=False))
         if len(np.unique(task.labels[picked])) < 2 and len(np.unique(task.labels[rest])) == 2:
             # a subset with one class has no ROC-AUC: draw again keeping one molecule of the missing class
-            lab = task.labels[rest]
-            minority = 1 if lab.mean() < 0.5 else 0
-            one = rng.choice(rest[lab == minority], size=1)
-            others = rng.choice(rest[lab != minority], size=max_query - 1, replace=False)
+            rest_labels = task.labels[rest]  # (not `lab`: that is the support's labels, returned below)
+            minority = 1 if rest_labels.mean() < 0.5 else 0
+            one = rng.choice(rest[rest_labels == minority], size=1)
+            others = rng.choice(rest[rest_labels != minority], size=max_query - 1, replace=False)
             picked = np.sort(np.concatenate([one, others]))
         rest = picked
     return Episode(task, shots, task.molecules[pick], lab, task.molecules[rest], task.labels[rest])

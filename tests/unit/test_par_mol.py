@@ -181,6 +181,17 @@ def _toy_task(n_neg=30, n_pos=5):
                 np.array([0] * n_neg + [1] * n_pos))
 
 
+def test_a_capped_query_set_redrawn_for_both_classes_keeps_the_support_labels():
+    from backend.mol.episodes import episode_rng, sample_test_episode
+
+    task = _toy_task(n_neg=200, n_pos=4)  # 3 positives go to the support: one left among the queries
+    lab = dict(zip(task.molecules.tolist(), task.labels.tolist()))
+    for seed in range(20):  # a 3-query cap usually misses the last positive, so the redraw branch runs
+        ep = sample_test_episode(task, 3, episode_rng(seed, 0), max_query=3)
+        assert [lab[m] for m in ep.support] == ep.support_labels.tolist() == [0, 0, 0, 1, 1, 1]
+        assert sorted(lab[m] for m in ep.query) == [0, 0, 1]
+
+
 def test_episode_balance_order_and_disjoint_queries():
     from backend.mol.episodes import episode_rng, sample_episode, sample_test_episode
 

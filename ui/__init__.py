@@ -41,7 +41,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("kg_reasoning.py", "kg-reasoning", "Knowledge-graph reasoning", ":material/hub:", "Methods"),
     PageSpec("kg_search.py", "kg-search", "Scoring-function search", ":material/grid_view:", "Methods"),
     PageSpec("ddi.py", "ddi", "Drug interactions", ":material/medication:", "Methods"),
-    PageSpec("molecules.py", "molecules", "Molecular properties", ":material/science:", "Methods"),
+    PageSpec("molecules.py", "molecules", "Molecular properties (few-shot)", ":material/science:", "Methods"),
     PageSpec("recsys.py", "recsys", "Cold-start recommendation", ":material/recommend:", "Methods"),
     PageSpec("physics.py", "physics", "Formulas", ":material/functions:", "Methods"),
 )

@@ -61,6 +61,25 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
+def private_runs(folder: Path) -> Iterator[Path]:
+    """While the block runs: runs and jobs under ``folder`` ($PARSIMONY_RUNS, $PARSIMONY_JOBS; imported graphs go
+    under runs/ too), so a test's server never touches what the user trained; the variables are restored after."""
+    names = ("PARSIMONY_RUNS", "PARSIMONY_JOBS", "PARSIMONY_GRAPHS")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ["PARSIMONY_RUNS"] = str(folder / "runs")
+    os.environ["PARSIMONY_JOBS"] = str(folder / "jobs")
+    os.environ.pop("PARSIMONY_GRAPHS", None)
+    try:
+        yield folder
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
 def streamlit_server(name: str = "server", script: str = "streamlit_app.py",
                      env_extra: dict[str, str] | None = None) -> Iterator[Server]:
     """Start `streamlit run SCRIPT` (default: the app) on a free port and wait for /_stcore/health."""

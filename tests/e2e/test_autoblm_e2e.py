@@ -6,12 +6,11 @@ server with that runs folder and a temporary jobs folder, so nothing the user ra
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
 
-from .conftest import full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Scoring-function search"
 LABEL = "umls · evolutionary (your run)"
@@ -26,10 +25,7 @@ def search_server(tmp_path_factory, data_root):
     tmp = tmp_path_factory.mktemp("autoblm-e2e")
     from backend.methods.autoblm.config import config_for  # noqa: F401 - import before the env changes
 
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
+    with private_runs(tmp):
         import dataclasses
 
         from backend.methods.autoblm import METHOD
@@ -40,12 +36,6 @@ def search_server(tmp_path_factory, data_root):
         METHOD.search(config, data_dir=str(data_root))
         with streamlit_server("autoblm") as srv:
             yield srv
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def choose(page, label: str, option: str) -> None:

@@ -2,11 +2,10 @@
 list stays beside them) -> download them. Uses the shipped Last.fm checkpoint (models/coldnas/lastfm)."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Cold-start recommendation"
 SHIPPED = PROJECT_ROOT / "models" / "coldnas" / "lastfm"
@@ -21,18 +20,8 @@ def recsys_server(tmp_path_factory, data_root):
     if not (SHIPPED / "card.json").is_file():
         pytest.skip("no shipped ColdNAS Last.fm checkpoint")
     tmp = tmp_path_factory.mktemp("coldnas-e2e")
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
-        with streamlit_server("coldnas") as srv:
-            yield srv
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with private_runs(tmp), streamlit_server("coldnas") as srv:
+        yield srv
 
 
 def choose(page, label: str, option: str, typed: str | None = None) -> None:

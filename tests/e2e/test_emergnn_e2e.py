@@ -7,13 +7,12 @@ temporary runs folder; the page gets its own server with temporary runs and jobs
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from tests.emergnn_support import SHIPPED, fresh_checkpoint, require_ddi
 
-from .conftest import full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Drug interactions"
 
@@ -24,18 +23,8 @@ def ddi_server(tmp_path_factory, data_root):
     tmp = tmp_path_factory.mktemp("ddi-e2e")
     if not (SHIPPED["S1"] / "card.json").is_file():
         fresh_checkpoint(tmp / "runs" / "emergnn" / "drugbank-e2e", data_root, "S1")
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
-        with streamlit_server("ddi") as srv:
-            yield srv
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with private_runs(tmp), streamlit_server("ddi") as srv:
+        yield srv
 
 
 def choose(page, label: str, option: str, typed: str) -> None:

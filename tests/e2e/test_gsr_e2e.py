@@ -2,7 +2,6 @@
 upload with a bad row, and a full-page screenshot."""
 from __future__ import annotations
 
-import os
 
 import pytest
 

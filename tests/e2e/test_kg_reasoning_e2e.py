@@ -8,13 +8,12 @@ are temporary and nothing the user trained is touched.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from tests.support import tiny_family_checkpoint
 
-from .conftest import PROJECT_ROOT, VIEWPORT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, PROJECT_ROOT, VIEWPORT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Knowledge-graph reasoning"
 SHIPPED = PROJECT_ROOT / "models" / "redgnn" / "family"
@@ -33,19 +32,8 @@ def kg_server(tmp_path_factory, data_root):
     else:
         tiny_family_checkpoint(tmp / "runs" / "redgnn" / "family-e2e", data_root)
         label = "family — family-e2e (your run)"
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS", "PARSIMONY_GRAPHS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ.pop("PARSIMONY_GRAPHS", None)  # imported graphs under runs/ too
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
-        with streamlit_server("kg_reasoning") as srv:
-            yield srv, label
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with private_runs(tmp), streamlit_server("kg_reasoning") as srv:
+        yield srv, label
 
 
 def combobox(page, label: str):

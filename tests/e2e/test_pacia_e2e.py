@@ -2,11 +2,10 @@
 PACIA's evidence (the generated FiLM values, the depth chosen per query) -> screenshot."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Molecular properties (few-shot)"
 SHIPPED = PROJECT_ROOT / "models" / "pacia" / "tox21-10-shot"
@@ -21,18 +20,8 @@ def mol_server(tmp_path_factory, data_root):
     if not (SHIPPED / "card.json").is_file():
         pytest.skip("no shipped PACIA checkpoint")
     tmp = tmp_path_factory.mktemp("pacia-e2e")
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
-        with streamlit_server("molecules-pacia") as srv:
-            yield srv
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with private_runs(tmp), streamlit_server("molecules-pacia") as srv:
+        yield srv
 
 
 def test_pacia_upload_predictions_and_adaptive_parameters(page, mol_server, tmp_path):

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 import pytest
 
 from tests.par_support import make_par_checkpoint
 
-from .conftest import PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import private_runs, PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
 
 HEADING = "Molecular properties (few-shot)"
 SHIPPED = PROJECT_ROOT / "models" / "par" / "tox21-10-shot"
@@ -27,18 +26,8 @@ def mol_server(tmp_path_factory, data_root):
     tmp = tmp_path_factory.mktemp("par-e2e")
     if not (SHIPPED / "card.json").is_file():
         make_par_checkpoint(tmp / "runs" / "par" / "tox21-e2e", shots=2)
-    saved = {k: os.environ.get(k) for k in ("PARSIMONY_RUNS", "PARSIMONY_JOBS")}
-    os.environ["PARSIMONY_RUNS"] = str(tmp / "runs")
-    os.environ["PARSIMONY_JOBS"] = str(tmp / "jobs")
-    try:
-        with streamlit_server("molecules") as srv:
-            yield srv
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with private_runs(tmp), streamlit_server("molecules") as srv:
+        yield srv
 
 
 def test_upload_predictions_structures_download(page, mol_server, tmp_path):

@@ -112,3 +112,29 @@ def test_edge_mask_removes_an_edge():
         masked = model(full, edge_mask=mask)
         removed = model(make_batch(Graph(facts[[0, 1, 3]], 4, 3), np.array([[0, 1]])))
     assert torch.allclose(masked, removed, atol=1e-6)
+
+
+@pytest.mark.parametrize("features", ["morgan", "embedding"])
+def test_grouped_messages_equal_edge_by_edge(features):
+    """The fast path (edges grouped by destination and relation, one sparse product) gives the logits and the
+    parameter gradients of the edge-by-edge path, also for a pair that no path joins."""
+    from backend.methods.emergnn.model import EmerGNN, make_batch
+
+    torch.manual_seed(1)
+    rng = np.random.default_rng(1)
+    n, n_rel, n_drugs = 30, 5, 8
+    facts = np.stack([rng.integers(0, n - 2, 120), rng.integers(0, n - 2, 120), rng.integers(0, n_rel, 120)], 1)
+    fps = torch.from_numpy(rng.integers(0, 2, (n, 16)).astype(np.float32))
+    model = EmerGNN(4, 2 * n_rel + 1, fps, n, dim=8, features=features)
+    pairs = np.array([[0, 1], [2, 3], [4, 0], [5, 5], [n - 1, n - 2]])   # the last two nodes have no edge
+    batch = make_batch(Graph(facts, n, n_rel), pairs)
+    assert sum(int(g.col.numel()) for g in batch.hops) == batch.n_edges
+    grads = []
+    for mask in (None, torch.ones(batch.n_edges)):
+        model.zero_grad()
+        logits = model(batch, edge_mask=mask)
+        torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 3, 0])).backward()
+        grads.append((logits.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (fast, g_fast), (slow, g_slow) = grads
+    assert torch.allclose(fast, slow, atol=1e-5)
+    assert len(g_fast) == len(g_slow) and all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_fast, g_slow))

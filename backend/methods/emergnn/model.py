@@ -6,13 +6,18 @@ For a pair (u, v): h_{u,u}^(0) = z_u, and for l = 1..L
 over the edges of the pair's path subgraph (backend.ddi.graph); the same from v with the same parameters (attention
 input kept [z_u ; z_v]); logits = W_out [h_{u,v}^(L) ; h_{v,u}^(L)] (+ [z_u ; z_v] with learned drug embeddings).
 
-Every (query, entity) of a batch is one row of the hidden matrix; messages are gathered and scatter-added with
-index_add_, so a batch is a handful of tensor operations whatever its size. ``edge_mask`` [n_edges] multiplies each
-edge's message: 0 removes an edge, a leaf tensor of ones gives each edge's gradient (evidence, faithfulness checks).
+Every (query, entity) of a batch is one row of the hidden matrix. The message of an edge factors into its source
+row and a coefficient c(pair, relation) = alpha * h_r, so the edges of a hop are grouped by (destination row,
+relation): one binary sparse matrix product sums each group's source rows, then each group is scaled by its
+coefficient and scatter-added (the hop-2 edges of a batch of 32 pairs, about 430k, fall into about 23k groups: the
+edge-by-edge gather + index_add_ moved 19 times more rows). ``edge_mask`` [n_edges] multiplies each edge's message
+edge by edge instead (0 removes an edge, a leaf tensor of ones gives each edge's gradient: evidence, faithfulness
+checks); both paths give the same logits (tested).
 """
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +25,51 @@ import torch
 from torch import nn
 
 from backend.ddi.graph import Graph, PathSubgraph, pair_subgraphs
+
+
+@dataclass
+class HopGroups:
+    """The edges of one hop grouped by (destination row, relation): group g sums the source rows ``col[crow[g]:crow[g
+    + 1]]``; ``dst``, ``rel``, ``pair`` [G] are the group's destination row, relation and pair (0..B-1)."""
+
+    crow: torch.Tensor
+    col: torch.Tensor
+    dst: torch.Tensor
+    rel: torch.Tensor
+    pair: torch.Tensor
+
+    def to(self, device) -> "HopGroups":
+        return HopGroups(*(getattr(self, f.name).to(device, non_blocking=True) for f in dataclasses.fields(self)))
+
+    def summed_sources(self, h: torch.Tensor, n_rows: int) -> torch.Tensor:
+        """[G, d]: the sum of each group's source rows of ``h`` (one sparse x dense product; gradient to ``h``)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+            S = torch.sparse_csr_tensor(self.crow, self.col, torch.ones(self.col.numel(), dtype=h.dtype, device=h.device),
+                                        size=(self.dst.numel(), n_rows), check_invariants=False)
+            return S @ h
+
+
+def group_hops(src: np.ndarray, dst: np.ndarray, rel: np.ndarray, hop: np.ndarray, pair: np.ndarray,
+               n_rows: int, n_rel_slots: int, n_layer: int) -> list[HopGroups]:
+    """Per hop 1..n_layer, the edges (rows of the hidden matrix) grouped by (dst, rel): one stable sort of all
+    edges by (hop, dst, rel), no Python loop over edges."""
+    key = (hop * n_rows + dst) * n_rel_slots + rel
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.zeros(0, np.int64)
+    group_key, group_end = key[first], np.append(first[1:], len(key))
+    group_hop = group_key // (n_rows * n_rel_slots)
+    t = lambda x: torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
+    out = []
+    for l in range(1, n_layer + 1):
+        g0, g1 = np.searchsorted(group_hop, [l, l + 1])          # this hop's groups
+        e0 = first[g0] if g0 < g1 else 0                          # and its edges, e0:e1 in sorted order
+        e1 = group_end[g1 - 1] if g0 < g1 else 0
+        k = group_key[g0:g1]
+        out.append(HopGroups(crow=t(np.append(first[g0:g1], e1) - e0), col=t(src[order[e0:e1]]),
+                             dst=t(k // n_rel_slots % n_rows), rel=t(k % n_rel_slots), pair=t(pair[order[first[g0:g1]]])))
+    return out
 
 
 @dataclass
@@ -38,6 +88,7 @@ class Batch:
     n_rows: int
     subgraphs: list[PathSubgraph]
     edge_offsets: np.ndarray   # [2B + 1] where each query's edges start in the flat edge arrays
+    hops: list[HopGroups] = dataclasses.field(default_factory=list)   # per hop, the grouped edges (fast path)
 
     @property
     def n_edges(self) -> int:
@@ -49,7 +100,7 @@ class Batch:
             return self
         move = {k: getattr(self, k).to(device, non_blocking=True) for k in
                 ("pairs", "src", "dst", "rel", "hop", "query", "start", "end")}
-        return dataclasses.replace(self, **move)
+        return dataclasses.replace(self, **move, hops=[g.to(device) for g in self.hops])
 
 
 def make_batch(graph: Graph, pairs: np.ndarray, n_layer: int = 3) -> Batch:
@@ -82,9 +133,11 @@ def make_batch(graph: Graph, pairs: np.ndarray, n_layer: int = 3) -> Batch:
     q = np.repeat(np.arange(2 * B), sizes)
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
     t = lambda x: torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
-    return Batch(pairs=t(pairs), src=t(cat(src_rows)), dst=t(cat(dst_rows)), rel=t(cat([s.rel for s in subs])),
-                 hop=t(cat([s.hop for s in subs])), query=t(q), start=t(np.array(starts, dtype=np.int64)),
-                 end=t(np.array(ends, dtype=np.int64)), n_rows=base, subgraphs=subs, edge_offsets=offsets)
+    src, dst, rel, hop = cat(src_rows), cat(dst_rows), cat([s.rel for s in subs]), cat([s.hop for s in subs])
+    hops = group_hops(src, dst, rel, hop, q % max(B, 1), base, graph.self_rel + 1, n_layer)
+    return Batch(pairs=t(pairs), src=t(src), dst=t(dst), rel=t(rel), hop=t(hop), query=t(q),
+                 start=t(np.array(starts, dtype=np.int64)), end=t(np.array(ends, dtype=np.int64)), n_rows=base,
+                 subgraphs=subs, edge_offsets=offsets, hops=hops)
 
 
 class EmerGNN(nn.Module):
@@ -134,6 +187,14 @@ class EmerGNN(nn.Module):
         h = h.index_put((batch.start,), torch.cat([zu, zv], 0))
         reached = torch.zeros(batch.n_rows, dtype=torch.bool, device=h.device).index_fill_(0, batch.start, True)
         for l in range(self.n_layer):
+            if edge_mask is None and batch.hops:
+                g = batch.hops[l]
+                coef = alpha[l, g.pair, g.rel].unsqueeze(-1) * self.rel_emb[l, g.rel]
+                agg = h.new_zeros(batch.n_rows, self.dim).index_add_(0, g.dst, g.summed_sources(h, batch.n_rows) * coef)
+                live = g.summed_sources(reached.to(h.dtype).unsqueeze(-1), batch.n_rows).squeeze(-1) > 0
+                reached = torch.zeros_like(reached).index_fill_(0, g.dst[live], True)
+                h = torch.relu(self.W[l](agg)) * reached.unsqueeze(-1).to(h.dtype)
+                continue
             sel = batch.hop == l + 1
             src, dst, rel, q = batch.src[sel], batch.dst[sel], batch.rel[sel], pair_of_query[sel]
             w = alpha[l, q, rel]

@@ -129,12 +129,58 @@ def _hop_edges(g: Graph, s: int, o: int, ns: tuple, no: tuple, n_layer: int = 3)
     return PathSubgraph(s, o, *cat)
 
 
+def _three_hop_subgraph(g: Graph, s: int, o: int) -> PathSubgraph:
+    """Path subgraph from s to o for L = 3 without any 2-hop neighbourhood: the middle hop is the edges from N1(s)
+    into N1(o) (read from whichever side has fewer out-edges), and a node is within 2 hops of o exactly when it
+    starts a middle-hop edge (within 2 of s: ends one), which gives hops 1 and 3."""
+    n1s, n1o = np.zeros(g.n_nodes, dtype=bool), np.zeros(g.n_nodes, dtype=bool)
+    for mask, x in ((n1s, s), (n1o, o)):
+        mask[x] = True
+        mask[g.csr_dst[g.ptr[x]:g.ptr[x + 1]]] = True
+    side_s, side_o = np.flatnonzero(n1s), np.flatnonzero(n1o)
+    degree = lambda nodes: int((g.ptr[nodes + 1] - g.ptr[nodes]).sum())
+    if degree(side_s) <= degree(side_o):
+        slots = g.out_slots(side_s)
+        e2 = g.eid[slots[n1o[g.csr_dst[slots]]]]
+    else:                                      # the inverses of N1(o)'s edges into N1(s)
+        slots = g.out_slots(side_o)
+        e2 = g.inverse(g.eid[slots[n1s[g.csr_dst[slots]]]])
+    loops2 = np.flatnonzero(n1s & n1o)
+    starts_mid, ends_mid = np.zeros(g.n_nodes, dtype=bool), np.zeros(g.n_nodes, dtype=bool)
+    starts_mid[g.src[e2]] = starts_mid[loops2] = True
+    ends_mid[g.dst[e2]] = ends_mid[loops2] = True
+    slot = np.arange(g.ptr[s], g.ptr[s + 1])
+    e1 = g.eid[slot[starts_mid[g.csr_dst[slot]]]]
+    slot = np.arange(g.ptr[o], g.ptr[o + 1])
+    e3 = g.inverse(g.eid[slot[ends_mid[g.csr_dst[slot]]]])
+    loops = (np.array([s] if starts_mid[s] else [], dtype=np.int64), loops2,
+             np.array([o] if ends_mid[o] else [], dtype=np.int64))
+    parts = [(np.concatenate([g.src[e], lp]), np.concatenate([g.dst[e], lp]),
+              np.concatenate([g.rel[e], np.full(len(lp), g.self_rel)]), np.full(len(e) + len(lp), hop),
+              np.concatenate([e, np.full(len(lp), -1)])) for hop, e, lp in zip((1, 2, 3), (e1, e2, e3), loops)]
+    return PathSubgraph(s, o, *(np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(5)))
+
+
+def reversed_subgraph(g: Graph, sub: PathSubgraph, n_layer: int = 3) -> PathSubgraph:
+    """The o -> s path subgraph from the s -> o one: every walk reversed, so each edge becomes its inverse and hop l
+    becomes hop L + 1 - l (self-loops stay self-loops)."""
+    loop = sub.eid < 0
+    rel = np.where(loop, sub.rel, np.where(sub.rel < g.n_rel, sub.rel + g.n_rel, sub.rel - g.n_rel))
+    eid = np.where(loop, -1, g.inverse(np.maximum(sub.eid, 0)))
+    flip = lambda x: np.ascontiguousarray(x[::-1])
+    return PathSubgraph(sub.target, sub.source, flip(sub.dst), flip(sub.src), flip(rel), flip(n_layer + 1 - sub.hop),
+                        flip(eid))
+
+
 def pair_subgraphs(g: Graph, u: int, v: int, n_layer: int = 3) -> tuple[PathSubgraph, PathSubgraph]:
-    """(u -> v subgraph, v -> u subgraph) sharing the two neighbourhood computations."""
+    """(u -> v subgraph, v -> u subgraph): the second is the first reversed."""
     if n_layer > 3:
         raise ValueError("path subgraphs are built for L <= 3")
-    nu, nv = g.neighbourhood(u), g.neighbourhood(v)
-    return _hop_edges(g, u, v, nu, nv, n_layer), _hop_edges(g, v, u, nv, nu, n_layer)
+    if n_layer == 3:
+        fwd = _three_hop_subgraph(g, u, v)
+    else:
+        fwd = _hop_edges(g, u, v, g.neighbourhood(u), g.neighbourhood(v), n_layer)
+    return fwd, reversed_subgraph(g, fwd, n_layer)
 
 
 def brute_force_paths(facts: np.ndarray, n_nodes: int, n_rel: int, s: int, o: int, n_layer: int = 3) -> set:

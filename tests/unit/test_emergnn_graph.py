@@ -25,7 +25,7 @@ def test_known_path_found_and_nothing_else():
     assert back == {(1, 3, 2, 5), (2, 2, 1, 4), (3, 1, 0, 3)}          # v -> u uses the inverse relations (r + 3)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(24))
 def test_subgraph_equals_brute_force(seed):
     rng = np.random.default_rng(seed)
     n = 9
@@ -33,8 +33,13 @@ def test_subgraph_equals_brute_force(seed):
     g = Graph(facts, n, 3)
     s, o = (int(x) for x in rng.choice(n, 2, replace=False))
     for L in (1, 2, 3):
-        fwd, _ = pair_subgraphs(g, s, o, L)
+        fwd, bwd = pair_subgraphs(g, s, o, L)
         assert edges_of(fwd) == brute_force_paths(facts, n, 3, s, o, L)
+        assert edges_of(bwd) == brute_force_paths(facts, n, 3, o, s, L)
+        assert (bwd.source, bwd.target) == (o, s)
+        loops = bwd.eid < 0
+        assert (bwd.rel[loops] == g.self_rel).all()
+        assert (g.src[bwd.eid[~loops]] == bwd.src[~loops]).all() and (g.rel[bwd.eid[~loops]] == bwd.rel[~loops]).all()
 
 
 def test_directions_on_an_asymmetric_three_node_graph():

@@ -9,7 +9,7 @@
 #   cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .
 # What is still open (15 min of device time a session, a minute or more to start): FB15k-237 training, one
 # epoch about 5 min on an H200 with the compiled dense step (2026-11-28), plus 90 s for its valid+test pass:
-#   mkdir -p $OUT; (OUT=/tmp/g WN_TRAIN_SECONDS=0 FB_STEP=dense TOTAL_SECONDS=540 timeout -k 5 565 bash benchmarks/gpu_redgnn.sh train) \
+#   mkdir -p $OUT; (SNAPSHOT_DIR=$OUT OUT=/tmp/g WN_TRAIN_SECONDS=0 FB_STEP=dense TOTAL_SECONDS=540 timeout -k 5 565 bash benchmarks/gpu_redgnn.sh train) \
 #     >/tmp/g.log 2>&1; cp /tmp/g.log $OUT/log.txt; tar czf $OUT/results.tgz -C /tmp/g .      (timeout_s 590)
 # The minute or so left after it continues fb237_v4 (now with the checkpoint's own re-split queries).
 # family's captured step was timed on 2026-11-28 (`speed` with WN_SPEED=0: 4,694 queries/s, ~3.5 min).
@@ -95,9 +95,14 @@ print('dense' if r[1] > 1.1 * r[0] else 'sparse')" "${fb_rates[@]}" 2>/dev/null 
     echo "FB15k-237: eval pass ${pass_s}s, training budget ${fb_s}s"
     fb_from=()  # a shipped checkpoint is continued (next epoch, new split; selection on valid keeps the better)
     [[ -f models/redgnn/fb15k-237/card.json ]] && fb_from=(--init-from models/redgnn/fb15k-237 --epochs 50)
+    # the whole training state is written every 200 batches to SNAPSHOT_DIR (the device's $OUT, which a run
+    # killed at its time limit still brings back); carried back as device-data/redgnn-fb15k-237-snapshot.pt,
+    # the next run continues exactly where that one stopped
+    fb_snap=(--snapshot-every "${FB_SNAPSHOT_EVERY:-200}" --snapshot-path "${SNAPSHOT_DIR:-$OUT}/redgnn-fb15k-237-snapshot.pt")
+    [[ -f device-data/redgnn-fb15k-237-snapshot.pt ]] && fb_snap+=(--resume-snapshot device-data/redgnn-fb15k-237-snapshot.pt)
     if (( fb_s > 30 )); then
       step python -m backend -v train redgnn --dataset fb15k-237 --device "$dev" --max-seconds "$fb_s" \
-        --n-tbatch 32 --output "$OUT/fb15k-237" "${fb_from[@]}" "${fb_prop[@]}"
+        --n-tbatch 32 --output "$OUT/fb15k-237" "${fb_from[@]}" "${fb_prop[@]}" "${fb_snap[@]}"
     fi
     # (the training's final test pass also writes the checkpoint's per-relation breakdown, by_relation.json)
     v4_s=$(( $(left) - 60 ))

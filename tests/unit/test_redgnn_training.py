@@ -97,6 +97,48 @@ def test_init_from_continues_the_record_and_keeps_the_better_weights(short_run, 
     assert f"continued after epoch 1 from `{out}`" in training_summary(card)
 
 
+def test_a_run_cut_off_mid_epoch_resumes_from_its_snapshot_as_if_never_stopped(short_run, tmp_path):
+    """--snapshot-every N writes the whole state every N batches; a run killed after one continues from it
+    (--resume-snapshot) to the same weights, record and selection as the run that was never stopped."""
+    from backend.methods.redgnn.train import Snapshot
+
+    out, _ = short_run
+    base = dataclasses.replace(config_for("family"), epochs=3, batches_per_epoch=30, init_from=str(out))
+    whole = METHOD.train(dataclasses.replace(base, output=str(tmp_path / "whole")))
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_second_epoch(event):
+        if event.stage == "batch" and event.step == 21 and len(seen_epochs) == 1:
+            raise Killed
+        if event.stage == "epoch":
+            seen_epochs.append(event.step)
+
+    seen_epochs: list[int] = []
+    cut = dataclasses.replace(base, output=str(tmp_path / "cut"), snapshot_every=10)
+    with pytest.raises(Killed):
+        METHOD.train(cut, progress=kill_in_second_epoch)
+    snapshot = tmp_path / "cut" / "snapshot.pt"
+    snap = Snapshot.load(snapshot, cut)
+    assert (snap.epoch, snap.next_batch, len(snap.history)) == (2, 20, 2)   # epoch 3's batches 1-20 kept
+    resumed = METHOD.train(dataclasses.replace(cut, resume_snapshot=str(snapshot)))
+    assert not snapshot.exists()                                           # the finished checkpoint replaced it
+    assert [h["loss"] for h in resumed.train["history"]] == pytest.approx([h["loss"] for h in whole.train["history"]],
+                                                                           rel=1e-9)
+    assert resumed.metrics["test"]["mrr"] == pytest.approx(whole.metrics["test"]["mrr"], abs=1e-12)
+    assert resumed.train["best_epoch"] == whole.train["best_epoch"]
+    a, b = (torch.load(tmp_path / d / "model.pt", weights_only=False) for d in ("whole", "cut"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="differs in seed"):
+        Snapshot.load(_resave(snap, tmp_path / "s.pt"), dataclasses.replace(cut, seed=7))
+
+
+def _resave(snap, path):
+    snap.save(path)
+    return path
+
+
 @pytest.mark.parametrize("change, message", [({"epochs": 1}, "pass --epochs above 1"),
                                              ({"hidden_dim": 32}, "architecture differs (hidden_dim 48 vs 32)")])
 def test_init_from_refuses_what_cannot_continue(short_run, change, message):

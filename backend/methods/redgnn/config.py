@@ -63,6 +63,9 @@ class RedGNNConfig:
     track_test: bool = False        # also evaluate test after each epoch (curves only; selection is on valid)
     output: str = ""                # checkpoint folder (default: models/redgnn/<dataset>[-inductive])
     init_from: str = ""             # continue from this checkpoint folder; `epochs` then counts its epochs too
+    snapshot_every: int = 0         # write the whole training state every this many batches (0 = never)
+    snapshot_path: str = ""         # where (default: <output>/snapshot.pt); a run cut off mid-epoch resumes from it
+    resume_snapshot: str = ""       # continue a cut-off run from this snapshot, exactly where it stopped
     propagation: str = "auto"       # training forward: "sparse" (reached nodes only), "dense" (small graphs, GPU)
     #                                 or "auto" (dense, compiled, on a GPU where it fits; sparse elsewhere)
     compile: bool = False           # torch.compile the dense training step (fixed shapes: fused kernels)

@@ -275,6 +275,53 @@ class Resume:
                 "seconds": self.seconds, "valid_mrr": self.valid_mrr, "seed": self.seed}
 
 
+@dataclass
+class Snapshot:
+    """The whole training state in the middle of an epoch: a run cut off (a device's time limit, a killed job)
+    continues from it with the same batches, weights and optimiser moments as if it had not stopped."""
+
+    epoch: int                  # the epoch under way (0-based)
+    next_batch: int             # its first batch not yet trained
+    epoch_generator: torch.Tensor   # the query generator's state before this epoch's draw
+    rng: torch.Tensor           # torch's CPU random state (dropout)
+    model: dict
+    optimizer: dict
+    scheduler: dict
+    best: dict
+    history: list
+    train_seconds: float        # the finished epochs' training time
+    epoch_seconds: float        # and this epoch's, up to the snapshot
+    wall_seconds: float
+    total_loss: float
+    n_trained: int
+    stale: int                  # epochs without a better valid MRR (patience)
+    config: dict
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(dataclasses.asdict(self), tmp)
+        tmp.replace(path)   # a run killed while writing keeps the previous snapshot
+
+    @classmethod
+    def load(cls, path: str | Path, config: RedGNNConfig) -> "Snapshot":
+        snap = cls(**torch.load(path, map_location="cpu", weights_only=False))
+        differ = [k for k in ("dataset", "seed", "n_batch", *ARCHITECTURE) if snap.config.get(k) != getattr(config, k)]
+        if differ:
+            raise ValueError(f"--resume-snapshot {path}: the run differs in {', '.join(differ)}")
+        return snap
+
+
+def _snapshot_path(config: RedGNNConfig) -> Path | None:
+    if not config.snapshot_every:
+        return None
+    if config.snapshot_path:
+        return Path(config.snapshot_path)
+    if not config.output:
+        raise ValueError("--snapshot-every needs --output or --snapshot-path")
+    return Path(config.output) / "snapshot.pt"
+
+
 def _budget_too_short(max_seconds: float, spent: float, last_epoch_seconds: float) -> bool:
     """True when a --max-seconds budget cannot cover half of another epoch (as long as the last one).
 
@@ -334,32 +381,51 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
     best = {"mrr": -1.0, "epoch": -1, "state": None, "valid": None}
     history: list[dict] = []
     train_seconds = 0.0
-    if resume:  # continue from the earlier run's selected weights, keeping its record
+    snap = Snapshot.load(config.resume_snapshot, config) if config.resume_snapshot else None
+    snapshot_path = _snapshot_path(config)
+    if snap:  # the cut-off run's state replaces the start above (its own --init-from included)
+        model.load_state_dict(snap.model)
+        optimizer.load_state_dict(snap.optimizer)
+        scheduler.load_state_dict(snap.scheduler)
+        first_epoch = snap.epoch
+        generator.set_state(snap.epoch_generator)
+        torch.set_rng_state(snap.rng)
+        best, history, train_seconds = snap.best, snap.history, snap.train_seconds
+    elif resume:  # continue from the earlier run's selected weights, keeping its record
         model.load_state_dict(resume.state)
         best = {"mrr": resume.valid_mrr, "epoch": resume.best_epoch, "state": copy.deepcopy(resume.state),
                 "valid": resume.valid_metrics}
         history, train_seconds = resume.history, resume.seconds
-    started = time.perf_counter() - (resume.wall_seconds if resume else 0.0)
-    budget_start = train_seconds
-    stale, last_epoch_seconds = 0, 0.0
+    started = time.perf_counter() - (snap.wall_seconds if snap else resume.wall_seconds if resume else 0.0)
+    budget_start = train_seconds + (snap.epoch_seconds if snap else 0.0)   # this run's budget starts now
+    stale, last_epoch_seconds = (snap.stale if snap else 0), 0.0
     for epoch in range(first_epoch, config.epochs):
         if _budget_too_short(config.max_seconds, train_seconds - budget_start, last_epoch_seconds):
             log.info("stopping before epoch %d: the time budget left is under half an epoch", epoch + 1)
             break
         t0 = time.perf_counter()
         model.train()
+        epoch_generator = generator.get_state()
         graph_triples, queries = _epoch_queries(kg, config, generator)
         graph = EdgeIndex(graph_triples.to(device), kg.n_ent, kg.n_rel)
         queries = queries.to(device)
         n_batches = math.ceil(len(queries) / config.n_batch)
         if config.batches_per_epoch:
             n_batches = min(n_batches, config.batches_per_epoch)
-        total_loss, n_trained, out_of_time = 0.0, 0, False
-        for b in range(n_batches):
+        total_loss, n_trained, out_of_time, first_batch = 0.0, 0, False, 0
+        if snap and snap.epoch == epoch:
+            total_loss, n_trained, first_batch = snap.total_loss, snap.n_trained, snap.next_batch
+            t0 -= snap.epoch_seconds   # the cut-off part of this epoch counts in its time
+        for b in range(first_batch, n_batches):
             batch = queries[b * config.n_batch:(b + 1) * config.n_batch]
             loss_value = train_step(batch, graph)
             total_loss += loss_value
             n_trained += len(batch)
+            if snapshot_path and (b + 1) % config.snapshot_every == 0 and b + 1 < n_batches:
+                Snapshot(epoch, b + 1, epoch_generator, torch.get_rng_state(), copy.deepcopy(model.state_dict()),
+                         copy.deepcopy(optimizer.state_dict()), scheduler.state_dict(), best, history,
+                         train_seconds, time.perf_counter() - t0, time.perf_counter() - started, total_loss,
+                         n_trained, stale, dataclasses.asdict(config)).save(snapshot_path)
             if b % 20 == 0 or b == n_batches - 1:
                 progress(ProgressEvent("batch", b + 1, n_batches, {"loss": loss_value / len(batch)}))
             if config.max_seconds and train_seconds - budget_start + time.perf_counter() - t0 > config.max_seconds:
@@ -408,6 +474,8 @@ def train(config: RedGNNConfig, progress: ProgressCallback | None = None, device
         reference="zhang2022redgnn",
     )
     save_checkpoint(folder, best["state"], card)
+    if snapshot_path and snapshot_path.exists():
+        snapshot_path.unlink()   # the finished checkpoint supersedes it
     from . import by_relation  # it builds on this module
 
     by_relation.save(by_relation.frame_from_ranks(test_ranks, kg, config.resplits), folder)

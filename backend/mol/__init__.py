@@ -2,6 +2,7 @@
 
 - :mod:`backend.mol.featurise`: SMILES -> pretrain-gnns graphs (RDKit reasons for invalid SMILES), GraphStore /
   GraphSet / MolBatch (one graph per unique molecule, vectorised batching);
+- :mod:`backend.mol.flatfeatures`: many SMILES featurised in one pass (RDKit per molecule, NumPy for the rest);
 - :mod:`backend.mol.datasets`: Tox21 / SIDER / MUV / ToxCast per-task lists with PAR's task split and the
   held-out validation tasks;
 - :mod:`backend.mol.episodes`: seeded 2-way K-shot episodes;

@@ -6,12 +6,16 @@ per-layer ``edge_embedding1`` / ``edge_embedding2``, ModuleList ``batch_norms``)
 
 Layer l: h = Conv_l(h); h = BatchNorm(h); h = dropout(ReLU(h)) (last layer: dropout(h), no ReLU); JK = last.
 Every conv adds one self loop per node with bond attribute [4, 0]. Messages flow along ``edge_index[0] ->
-edge_index[1]`` and are aggregated with ``index_add_`` / ``scatter_reduce`` (no Python loops, no PyG needed).
+edge_index[1]``. GIN / GCN / GraphSAGE aggregate with sparse products built once per forward and shared by the
+layers (:class:`Propagation`: no [edges, dim] message tensor; equal to the per-edge gather + ``index_add_`` up
+to float rounding, tests/unit/test_mol_speed_equivalence.py); GAT gathers per edge (attention per edge) and
+uses ``scatter_reduce``. No Python loops, no PyG needed.
 
 Public API (stable):
 
 - :class:`GNN` (num_layer=5, emb_dim=300, gnn_type="gin"|"gcn"|"graphsage"|"gat", drop_ratio=0.5, JK="last");
-  ``forward(x, edge_index, edge_attr, layer_hook=None)`` -> node representations [N, emb_dim];
+  ``forward(x, edge_index, edge_attr, layer_hook=None)`` -> node representations [N, emb_dim]; the convs take
+  ``(x, edge_index, edge_attr)`` or ``(x, propagation)`` (a prepared :class:`Propagation`);
   ``layer_hook(l, h) -> h`` runs after each layer (after BN/activation/dropout): the place for FiLM-style
   modulation (PACIA).
 - :class:`GraphEncoder` (gnn, pooling="mean"): ``forward(batch: MolBatch, layer_hook=None)`` -> [num_graphs, emb_dim].
@@ -43,6 +47,53 @@ def _with_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor, n: int):
     return ei, torch.cat([edge_attr, la], dim=0)
 
 
+class Propagation:
+    """A batch's edges with one self loop per node, prepared once and shared by every layer of a forward.
+
+    Aggregations are sparse products instead of per-edge gathers: ``sum_e w_e (h[src_e] + E1[type_e] +
+    E2[dir_e])`` into dst = ``A_w @ h + C_type @ E1 + C_dir @ E2`` with A_w the [N, N] edge-weight matrix and C the
+    per-node weighted counts of bond types and directions (no [E, dim] tensor is built). The weights ``w`` are
+    "sum" (1), "gcn" (deg^-1/2 deg^-1/2, degrees over the source ends as pretrain-gnns) or "mean" (1 / in-degree).
+    """
+
+    def __init__(self, edge_index: torch.Tensor, edge_attr: torch.Tensor, n: int):
+        self.n = n
+        self.edge_index, self.edge_attr = _with_self_loops(edge_index, edge_attr, n)
+        self._ops: dict[str, tuple] = {}
+
+    def weights(self, kind: str) -> torch.Tensor:
+        src, dst = self.edge_index
+        ones = torch.ones(src.shape[0], dtype=torch.float32, device=src.device)
+        if kind == "sum":
+            return ones
+        if kind == "gcn":
+            deg = torch.zeros(self.n, dtype=ones.dtype, device=src.device).index_add_(0, src, ones)
+            dis = deg.pow(-0.5)
+            dis[torch.isinf(dis)] = 0
+            return dis[src] * dis[dst]
+        if kind == "mean":
+            cnt = torch.zeros(self.n, dtype=ones.dtype, device=src.device).index_add_(0, dst, ones)
+            return 1.0 / cnt.clamp(min=1)[dst]
+        raise ValueError(f"unknown aggregation {kind!r}")
+
+    def operators(self, kind: str):
+        """(A_w sparse [N, N], C [N, NUM_BOND_TYPE + NUM_BOND_DIRECTION]: per node, the weighted counts of its
+        incoming bond types then bond directions) for weights ``kind``."""
+        if kind not in self._ops:
+            src, dst = self.edge_index
+            w = self.weights(kind)
+            a = torch.sparse_coo_tensor(torch.stack([dst, src]), w, (self.n, self.n), check_invariants=False)
+            width = NUM_BOND_TYPE + NUM_BOND_DIRECTION
+            slots = torch.cat([dst * width + self.edge_attr[:, 0], dst * width + NUM_BOND_TYPE + self.edge_attr[:, 1]])
+            c = torch.zeros(self.n * width, dtype=w.dtype, device=w.device).index_add_(0, slots, torch.cat([w, w]))
+            self._ops[kind] = (a.coalesce(), c.view(self.n, width))
+        return self._ops[kind]
+
+
+def _as_propagation(x, edge_index, edge_attr) -> Propagation:
+    return edge_index if isinstance(edge_index, Propagation) else Propagation(edge_index, edge_attr, x.shape[0])
+
+
 class _EdgeEmbedding(nn.Module):
     """Mixin: per-layer bond-type and bond-direction tables."""
 
@@ -55,6 +106,12 @@ class _EdgeEmbedding(nn.Module):
     def _edges(self, edge_attr):
         return self.edge_embedding1(edge_attr[:, 0]) + self.edge_embedding2(edge_attr[:, 1])
 
+    def _aggregate(self, h, graph: Propagation, kind: str):
+        """sum over incoming edges (self loop included) of w_e (h[src] + bond embedding), as sparse products."""
+        a, counts = graph.operators(kind)
+        tables = torch.cat([self.edge_embedding1.weight, self.edge_embedding2.weight])
+        return torch.addmm(torch.sparse.mm(a, h), counts, tables)
+
 
 class GINConv(_EdgeEmbedding):
     def __init__(self, emb_dim: int):
@@ -62,11 +119,9 @@ class GINConv(_EdgeEmbedding):
         self.mlp = nn.Sequential(nn.Linear(emb_dim, 2 * emb_dim), nn.ReLU(), nn.Linear(2 * emb_dim, emb_dim))
         self._edge_tables(emb_dim)
 
-    def forward(self, x, edge_index, edge_attr):
-        ei, ea = _with_self_loops(edge_index, edge_attr, x.shape[0])
-        msg = x[ei[0]] + self._edges(ea)
-        out = torch.zeros_like(x).index_add_(0, ei[1], msg)
-        return self.mlp(out)
+    def forward(self, x, edge_index, edge_attr=None):
+        """``edge_index`` [2, E] with ``edge_attr`` [E, 2], or a prepared :class:`Propagation`."""
+        return self.mlp(self._aggregate(x, _as_propagation(x, edge_index, edge_attr), "sum"))
 
 
 class GCNConv(_EdgeEmbedding):
@@ -75,16 +130,8 @@ class GCNConv(_EdgeEmbedding):
         self.linear = nn.Linear(emb_dim, emb_dim)
         self._edge_tables(emb_dim)
 
-    def forward(self, x, edge_index, edge_attr):
-        n = x.shape[0]
-        ei, ea = _with_self_loops(edge_index, edge_attr, n)
-        deg = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, ei[0], torch.ones_like(ei[0], dtype=x.dtype))
-        dis = deg.pow(-0.5)
-        dis[torch.isinf(dis)] = 0
-        norm = dis[ei[0]] * dis[ei[1]]
-        h = self.linear(x)
-        msg = norm.unsqueeze(-1) * (h[ei[0]] + self._edges(ea))
-        return torch.zeros_like(h).index_add_(0, ei[1], msg)
+    def forward(self, x, edge_index, edge_attr=None):
+        return self._aggregate(self.linear(x), _as_propagation(x, edge_index, edge_attr), "gcn")
 
 
 class GraphSAGEConv(_EdgeEmbedding):
@@ -93,14 +140,9 @@ class GraphSAGEConv(_EdgeEmbedding):
         self.linear = nn.Linear(emb_dim, emb_dim)
         self._edge_tables(emb_dim)
 
-    def forward(self, x, edge_index, edge_attr):
-        n = x.shape[0]
-        ei, ea = _with_self_loops(edge_index, edge_attr, n)
-        h = self.linear(x)
-        msg = h[ei[0]] + self._edges(ea)
-        out = torch.zeros_like(h).index_add_(0, ei[1], msg)
-        cnt = torch.zeros(n, dtype=h.dtype, device=h.device).index_add_(0, ei[1], torch.ones_like(ei[1], dtype=h.dtype))
-        return F.normalize(out / cnt.clamp(min=1).unsqueeze(-1), p=2, dim=-1)
+    def forward(self, x, edge_index, edge_attr=None):
+        out = self._aggregate(self.linear(x), _as_propagation(x, edge_index, edge_attr), "mean")
+        return F.normalize(out, p=2, dim=-1)
 
 
 class GATConv(_EdgeEmbedding):
@@ -113,9 +155,10 @@ class GATConv(_EdgeEmbedding):
         nn.init.xavier_uniform_(self.att)
         self._edge_tables(heads * emb_dim)
 
-    def forward(self, x, edge_index, edge_attr):
+    def forward(self, x, edge_index, edge_attr=None):
         n = x.shape[0]
-        ei, ea = _with_self_loops(edge_index, edge_attr, n)
+        graph = _as_propagation(x, edge_index, edge_attr)
+        ei, ea = graph.edge_index, graph.edge_attr
         h = self.weight_linear(x).view(n, self.heads, self.emb_dim)
         e = self._edges(ea).view(-1, self.heads, self.emb_dim)
         x_j = h[ei[0]] + e
@@ -170,8 +213,9 @@ class GNN(nn.Module):
         if start_layer and self.JK != "last":
             raise ValueError("forward_from(start_layer > 0) needs JK='last'")
         hs = [h]
+        graph = _as_propagation(h, edge_index, edge_attr)      # self loops and aggregation operators, built once
         for layer in range(start_layer, self.num_layer):
-            h = self.batch_norms[layer](self.gnns[layer](hs[-1], edge_index, edge_attr))
+            h = self.batch_norms[layer](self.gnns[layer](hs[-1], graph))
             if layer == self.num_layer - 1:
                 h = F.dropout(h, self.drop_ratio, training=self.training)
             else:
@@ -249,5 +293,5 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
-__all__ = ["GNN", "GraphEncoder", "GINConv", "GCNConv", "GraphSAGEConv", "GATConv", "GNN_TYPES", "PRETRAINED",
-           "load_pretrained", "pretrained_path", "build_encoder", "mean_pool", "count_parameters"]
+__all__ = ["GNN", "GraphEncoder", "Propagation", "GINConv", "GCNConv", "GraphSAGEConv", "GATConv", "GNN_TYPES",
+           "PRETRAINED", "load_pretrained", "pretrained_path", "build_encoder", "mean_pool", "count_parameters"]

@@ -15,7 +15,8 @@ Public API (stable):
 - :func:`smiles_to_graph` (smiles) -> Data, cached per unique SMILES; raises :class:`InvalidSmiles`.
 - :func:`featurise_many` (smiles list) -> (graphs, problems): one Data (or None) per input, problems =
   [(index, smiles, reason)], never raises on bad SMILES.
-- :class:`GraphStore`: many molecules packed in flat tensors (one graph per unique molecule) with a vectorised
+- :class:`GraphStore`: many molecules packed in flat tensors (one graph per unique molecule; ``from_smiles``
+  featurises all of them in one pass, :mod:`backend.mol.flatfeatures`) with a vectorised
   :meth:`GraphStore.batch` (indices -> :class:`MolBatch` for the encoders) and :meth:`GraphStore.subset`;
   :class:`GraphSet` = a store plus indices (what few-shot predictors receive as "graphs").
 """
@@ -237,16 +238,31 @@ class GraphStore:
 
     @classmethod
     def from_smiles(cls, smiles: Iterable[str]) -> tuple["GraphStore", list[tuple[int, str, str]]]:
-        """(store of the parsable unique SMILES in first-seen order, problems [(input index, smiles, reason)])."""
-        seen, keep, graphs = set(), [], []
+        """(store of the parsable unique SMILES in first-seen order, problems [(input index, smiles, reason)]).
+
+        Featurises in one pass (backend.mol.flatfeatures: RDKit per molecule, NumPy for the rest); equal to
+        building the store from ``featurise_many`` graph by graph."""
+        from backend.mol.flatfeatures import featurise_flat
+
         smiles = [s.strip() if isinstance(s, str) else s for s in smiles]
-        out, problems = featurise_many(smiles)
-        for s, g in zip(smiles, out):
-            if g is not None and s not in seen:
-                seen.add(s)
-                keep.append(s)
-                graphs.append(g)
-        return cls(keep, graphs), problems
+        flat = featurise_flat(smiles)
+        problems = [(i, s, why) for i, (s, good, why) in enumerate(zip(smiles, flat.ok, flat.reasons)) if not good]
+        keep = list(dict.fromkeys(s for s, good in zip(smiles, flat.ok) if good))
+        return cls.from_arrays(keep, featurise_flat(keep)), problems
+
+    @classmethod
+    def from_arrays(cls, smiles: Sequence[str], flat) -> "GraphStore":
+        """A store from packed per-molecule arrays (a :class:`backend.mol.flatfeatures.FlatGraphs` of ``smiles``)."""
+        store = cls.__new__(cls)
+        store.smiles = list(smiles)
+        zero = torch.zeros(1, dtype=torch.long)
+        store.node_ptr = torch.cat([zero, torch.from_numpy(np.asarray(flat.n_nodes, dtype=np.int64)).cumsum(0)])
+        store.edge_ptr = torch.cat([zero, torch.from_numpy(np.asarray(flat.n_edges, dtype=np.int64)).cumsum(0)])
+        store.x = torch.from_numpy(np.ascontiguousarray(flat.x, dtype=np.int64)).reshape(-1, 2)
+        store.edge_index = torch.from_numpy(np.ascontiguousarray(flat.edge_index, dtype=np.int64)).reshape(2, -1)
+        store.edge_attr = torch.from_numpy(np.ascontiguousarray(flat.edge_attr, dtype=np.int64)).reshape(-1, 2)
+        store.index = {s: i for i, s in enumerate(store.smiles)}
+        return store
 
     def __len__(self) -> int:
         return len(self.smiles)
@@ -264,7 +280,7 @@ class GraphStore:
 
     def batch(self, indices) -> MolBatch:
         """The molecules ``indices`` (any order, repeats allowed) as one MolBatch, vectorised."""
-        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64)).reshape(-1)
+        idx = torch.as_tensor(np.ascontiguousarray(indices, dtype=np.int64)).reshape(-1)
         n_nodes = self.node_ptr[idx + 1] - self.node_ptr[idx]
         n_edges = self.edge_ptr[idx + 1] - self.edge_ptr[idx]
         g = idx.numel()

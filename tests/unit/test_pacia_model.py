@@ -233,7 +233,10 @@ SHIPPED = sorted((ROOT / "models" / "pacia").glob("*/card.json"))
 @pytest.mark.slow
 @pytest.mark.parametrize("card_path", SHIPPED, ids=[p.parent.name for p in SHIPPED])
 def test_shipped_checkpoint_reproduces_its_card(card_path):
-    """The card's quick check figure (test tasks, fixed seeds, fixed query cap) is reproduced to 1e-6."""
+    """The card's quick check figure (test tasks, fixed seeds, fixed query cap) is reproduced to 1e-4, the PAR
+    cards' tolerance: the probabilities agree with those the card was made with to about 1e-7 (float rounding of
+    the encoder's sums), but sider-1-shot's lie within 3e-6 of 0.5, so rounding-level ties there decide a rank or
+    two (7e-5 of ROC-AUC)."""
     from backend.core.data import DataMissingError
     from backend.methods.pacia.explain import PaciaModel
 
@@ -243,7 +246,7 @@ def test_shipped_checkpoint_reproduces_its_card(card_path):
         got = model.evaluate("test", seeds=check["seeds"], max_query=check["max_query"])
     except DataMissingError:
         pytest.skip("molecule data not available")
-    assert abs(got["roc_auc"] - check["roc_auc"]) < 1e-6
+    assert abs(got["roc_auc"] - check["roc_auc"]) < 1e-4
     card = model.card
     assert card.params["adaptive"] == 3000
     assert {"per_layer", "shared"} <= set(card.params["variants"])

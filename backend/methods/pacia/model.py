@@ -127,8 +127,32 @@ class EdgeUpdate(nn.Module):
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """sigmoid(net(exp(-|a - b|))) over the last dimension: [..., d] x [..., d] -> [...]."""
-        x = torch.exp(-(a - b).abs())
-        return torch.sigmoid(self.out(F.leaky_relu(self.l1(F.leaky_relu(self.l0(x))))).squeeze(-1))
+        return self._score_difference(a - b)
+
+    def _score_difference(self, diff: torch.Tensor) -> torch.Tensor:
+        """The score from a - b. Without autograd (prediction) the same operations run in place on ``diff``
+        (which is consumed): no new [pairs, 256] tensor per step."""
+        if torch.is_grad_enabled():
+            x = torch.exp(-diff.abs())
+            return torch.sigmoid(self.out(F.leaky_relu(self.l1(F.leaky_relu(self.l0(x))))).squeeze(-1))
+        x = diff.abs_().neg_().exp_()
+        y = F.leaky_relu(self.l1(F.leaky_relu(self.l0(x), inplace=True)), inplace=True)
+        return self.out(y).squeeze(-1).sigmoid_()
+
+    def pair_scores(self, h: torch.Tensor, iu: torch.Tensor) -> torch.Tensor:
+        """Scores of the pairs iu = (i, j), i < j in triu order, of every set: [B, n, d] -> [B, P].
+
+        Without autograd the differences h_j - h_i (the same |.|) are written block by block (one block per i,
+        n - 1 blocks) into one buffer instead of gathering two [B, P, d] copies of h."""
+        if torch.is_grad_enabled():
+            return self.score(h.index_select(1, iu[0]), h.index_select(1, iu[1]))
+        b, n, d = h.shape
+        diff = h.new_empty(b, iu.shape[1], d)
+        off = 0
+        for i in range(n - 1):
+            torch.sub(h[:, i + 1:], h[:, i:i + 1], out=diff[:, off:off + n - 1 - i])
+            off += n - 1 - i
+        return self._score_difference(diff)
 
     def _top_k(self, adj: torch.Tensor) -> torch.Tensor:
         n = adj.shape[-1]
@@ -141,7 +165,7 @@ class EdgeUpdate(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         b, n, _ = h.shape
         iu = torch.triu_indices(n, n, 1, device=h.device)
-        s = self.score(h[:, iu[0]], h[:, iu[1]])                              # [B, P]
+        s = self.pair_scores(h, iu)                                           # [B, P]
         adj = h.new_zeros(b, n, n)
         adj[:, iu[0], iu[1]] = s
         adj[:, iu[1], iu[0]] = s
@@ -153,7 +177,7 @@ class EdgeUpdate(nn.Module):
         t, s_, _ = hs.shape
         q = hq.shape[1]
         iu = torch.triu_indices(s_, s_, 1, device=hs.device)
-        ss = self.score(hs[:, iu[0]], hs[:, iu[1]])                           # [T, P]
+        ss = self.pair_scores(hs, iu)                                         # [T, P]
         sq = self.score(hs.unsqueeze(1), hq.unsqueeze(2))                     # [T, Q, S]
         adj = hs.new_zeros(t, s_ + 1, s_ + 1)
         adj[:, iu[0], iu[1]] = ss

@@ -95,7 +95,7 @@ def support_state(model: PACIA, support, labels, device="cpu") -> SupportState:
 
 
 @torch.no_grad()
-def predict_queries(model: PACIA, state: SupportState, queries, chunk: int = 256, device="cpu",
+def predict_queries(model: PACIA, state: SupportState, queries, chunk: int = 64, device="cpu",
                     keep_adj: bool = False) -> dict:
     """Every query scored against the support: {"p": P(active) at the chosen depth [Q], "depth": chosen depth
     (1-based) [Q], "depth_probs": softmax of the depth scores [Q, L], "p_by_depth": [Q, L]} (NumPy), and
@@ -119,7 +119,7 @@ def predict_queries(model: PACIA, state: SupportState, queries, chunk: int = 256
     return res
 
 
-def episode_predictor(model: PACIA, device="cpu", chunk: int = 256):
+def episode_predictor(model: PACIA, device="cpu", chunk: int = 64):
     """predict_episode(support_graphs, support_labels, query_graphs) -> P(active) [Q] for evaluate_fewshot."""
     def predict_episode(support, labels, queries):
         model.eval()

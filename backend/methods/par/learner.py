@@ -8,13 +8,13 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from backend.mol.encoders import GNN, GraphEncoder, load_pretrained, mean_pool
+from backend.mol.encoders import GNN, GraphEncoder, Propagation, load_pretrained, mean_pool
 from backend.mol.featurise import GraphSet, GraphStore
 
 from .config import PARConfig
 from .model import PARHead, adaptive_names, query_loss, support_loss
 
-EMBED_CHUNK = 1024      # molecules per encoder forward at inference
+EMBED_CHUNK = 256       # molecules per encoder forward at inference (small batches keep the tensors in cache)
 QUERY_CHUNK = 256       # query graphs per relation forward at inference
 
 
@@ -44,7 +44,7 @@ class PAR(nn.Module):
                     p.requires_grad_(False)
         self._adaptive = adaptive_names(self.head)
         self._node_cache: dict[int, tuple[GraphStore, torch.Tensor]] = {}
-        self._emb_cache: dict[int, tuple[GraphStore, dict[int, torch.Tensor]]] = {}
+        self._emb_cache: dict[int, tuple[GraphStore, torch.Tensor, torch.Tensor]] = {}   # store, table, done
 
     @property
     def device(self) -> torch.device:
@@ -78,8 +78,9 @@ class PAR(nn.Module):
             for a in range(0, len(store), EMBED_CHUNK):
                 b = store.batch(np.arange(a, min(a + EMBED_CHUNK, len(store)))).to(self.device)
                 h = gnn.input_embedding(b.x)
+                graph = Propagation(b.edge_index, b.edge_attr, h.shape[0])
                 for layer in range(self.frozen_layers):
-                    h = gnn.batch_norms[layer](gnn.gnns[layer](h, b.edge_index, b.edge_attr))
+                    h = gnn.batch_norms[layer](gnn.gnns[layer](h, graph))
                     h = torch.relu(h) if layer < gnn.num_layer - 1 else h
                 out.append(h)
         gnn.train(was)
@@ -102,28 +103,28 @@ class PAR(nn.Module):
 
     @torch.no_grad()
     def embed_eval(self, graphs: GraphSet) -> torch.Tensor:
-        """Inference embeddings of a GraphSet (memoised per store and molecule; call clear_cache after training)."""
+        """Inference embeddings of a GraphSet (memoised per store in one table; call clear_cache after training)."""
         store = graphs.store
         key = id(store)
         hit = self._emb_cache.get(key)
         if hit is None or hit[0] is not store:
             if len(self._emb_cache) > 4:
                 self._emb_cache.clear()
-            hit = (store, {})
+            hit = (store, torch.zeros((len(store), self.encoder.emb_dim), device=self.device),
+                   torch.zeros(len(store), dtype=torch.bool))
             self._emb_cache[key] = hit
-        memo = hit[1]
-        need = [int(i) for i in np.unique(graphs.indices) if int(i) not in memo]
+        _, table, done = hit
+        idx = torch.as_tensor(np.ascontiguousarray(graphs.indices, dtype=np.int64))
+        need = torch.unique(idx[~done[idx]])
         was = self.training
         self.eval()
         for a in range(0, len(need), EMBED_CHUNK):
             chunk = need[a:a + EMBED_CHUNK]
             # in eval mode the full forward equals the cached-lower-layers path, and needs only these molecules
-            for i, e in zip(chunk, self.encoder(store.batch(chunk).to(self.device))):
-                memo[i] = e
+            table[chunk.to(self.device)] = self.encoder(store.batch(chunk).to(self.device))
+            done[chunk] = True
         self.train(was)
-        if len(graphs) == 0:
-            return torch.zeros((0, self.encoder.emb_dim), device=self.device)
-        return torch.stack([memo[int(i)] for i in graphs.indices])
+        return table[idx.to(self.device)]
 
     def clear_cache(self):
         self._node_cache.clear()
@@ -145,7 +146,7 @@ class PAR(nn.Module):
     def episode_loss(self, g_s, y_s, g_q, y_q, k: int) -> torch.Tensor:
         """Outer (query) loss of one training episode after the inner loop."""
         params = self.adapt(g_s, y_s, g_q, k, create_graph=self.config.second_order)
-        logits, sim, _ = functional_call(self.head, params, (g_s, y_s, g_q, k))
+        logits, sim, _ = functional_call(self.head, params, (g_s, y_s, g_q, k), {"query_only": True})
         return query_loss(logits, sim, y_s, y_q, self.config.reg_adj)
 
     # ------------------------------------------------------------------ inference
@@ -168,7 +169,7 @@ class PAR(nn.Module):
         with torch.no_grad():
             for a in range(0, g_q.shape[0], QUERY_CHUNK):
                 logits, sim, adj = functional_call(self.head, params, (g_s, y_s, g_q[a:a + QUERY_CHUNK], k),
-                                                   {"node_mask": support_mask})
+                                                   {"node_mask": support_mask, "query_only": not return_graph})
                 probs.append(torch.softmax(logits[:, -1], dim=-1)[:, 1])
                 if return_graph:
                     sims.append(sim)

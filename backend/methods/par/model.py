@@ -73,19 +73,27 @@ class RelationGraph(nn.Module):
     def _pairs(edge_mlp, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(edge_mlp(torch.exp(-(a - b).abs())))
 
-    def forward(self, h: torch.Tensor, k: int, node_mask: torch.Tensor | None = None, shared_prefix: int = 0):
+    def forward(self, h: torch.Tensor, k: int, node_mask: torch.Tensor | None = None, shared_prefix: int = 0,
+                query_only: bool = False):
         """h [B, N, dim] -> (logits [B, N, 2], similarities [B, N, N] of the last round (before top-k),
         adjacency [B, N, N] of the last round (top-k kept, row-normalised)).
 
         ``node_mask`` [N] (bool): nodes switched off take part in nothing (no edges to or from them).
         ``shared_prefix`` S: the first S nodes have the same input features in every graph of the batch (the
-        support set), so the first round computes their S(S-1)/2 similarities once, not once per graph (exact)."""
+        support set), so the first round computes their S(S-1)/2 similarities once, not once per graph (exact).
+        ``query_only``: only the last node's (the query's) outputs are wanted (prediction, and the outer loss of
+        training): the last round computes that node's row alone (N - 1 similarities per graph instead of
+        N(N-1)/2; exact, dropout draws included) and returns (logits [B, 1, 2], similarities [B, 1, N],
+        adjacency [B, 1, N]): the query's rows."""
         b, n, _ = h.shape
         rows = torch.arange(b, device=h.device)[:, None]
         iu, ju = torch.triu_indices(n, n, 1, device=h.device)
         k = max(1, min(k, n - 1))
         sim = adj = None
+        last = len(self.edges) - 1
         for r, (edge_mlp, node_lin) in enumerate(zip(self.edges, self.nodes)):
+            if query_only and r == last:
+                return self._query_round(h, edge_mlp, node_lin, k, node_mask)
             sim = h.new_zeros(b, n, n)
             if r == 0 and 1 < shared_prefix < n:
                 sp = shared_prefix
@@ -109,8 +117,35 @@ class RelationGraph(nn.Module):
             adj = torch.zeros_like(masked).scatter(-1, top, 1.0) * masked
             adj = adj / adj.sum(-1, keepdim=True).clamp_min(1e-8)
             h = F.leaky_relu(node_lin(torch.cat([h, adj @ h], dim=-1)))
+        return self._classify(h), sim, adj
+
+    def _classify(self, h):
         out = F.dropout(F.leaky_relu(self.fc1(F.dropout(h, self.dropout, self.training))), self.dropout, self.training)
-        return self.fc2(out), sim, adj
+        return self.fc2(out)
+
+    def _dropout_last_node(self, x, n: int):
+        """F.dropout of the last node's features ``x`` [B, d] as if applied to all n nodes [B, n, d]: the same
+        random draws (so training takes the full path's random stream and values), only the last row used."""
+        if not self.training or self.dropout == 0:
+            return x
+        noise = x.new_empty(x.shape[0], n, x.shape[1]).bernoulli_(1 - self.dropout).div_(1 - self.dropout)
+        return x * noise[:, -1]
+
+    def _query_round(self, h, edge_mlp, node_lin, k: int, node_mask):
+        """The last round for the query node (the last node) only: its similarity row, top-k, node update and
+        logits -> (logits [B, 1, 2], similarities [B, 1, N], adjacency [B, 1, N]), equal to those rows of the
+        full round."""
+        n = h.shape[1]
+        hq = h[:, -1]
+        sim = torch.cat([self._pairs(edge_mlp, h[:, :-1], hq.unsqueeze(1)), hq.new_zeros(hq.shape[0], 1)], 1)
+        row = sim if node_mask is None else sim * node_mask.to(h.dtype)[None, :]
+        top = row.topk(k, dim=-1).indices
+        adj = torch.zeros_like(row).scatter(-1, top, 1.0) * row
+        adj = adj / adj.sum(-1, keepdim=True).clamp_min(1e-8)
+        msg = torch.bmm(adj.unsqueeze(1), h)[:, 0]
+        hq = F.leaky_relu(node_lin(torch.cat([hq, msg], dim=-1)))
+        out = self._dropout_last_node(F.leaky_relu(self.fc1(self._dropout_last_node(hq, n))), n)
+        return self.fc2(out).unsqueeze(1), sim.unsqueeze(1), adj.unsqueeze(1)
 
 
 class PARHead(nn.Module):
@@ -123,9 +158,10 @@ class PARHead(nn.Module):
         self.relation = RelationGraph(map_dim, rel_hidden, rel_layers, rel_dropout)
 
     def forward(self, g_s: torch.Tensor, y_s: torch.Tensor, g_q: torch.Tensor, k: int,
-                node_mask: torch.Tensor | None = None):
+                node_mask: torch.Tensor | None = None, query_only: bool = False):
         """g_s [S, D] with labels y_s [S] (0/1), g_q [Q, D] -> (logits [Q, S+1, 2] (node S = the query),
-        sim [Q, S+1, S+1], adj [Q, S+1, S+1])."""
+        sim [Q, S+1, S+1], adj [Q, S+1, S+1]); with ``query_only`` only the query's rows: [Q, 1, 2], [Q, 1, S+1],
+        [Q, 1, S+1] (see RelationGraph)."""
         y = y_s.to(g_s.dtype)
         c1 = (g_s * y[:, None]).sum(0) / y.sum().clamp_min(1)
         c0 = (g_s * (1 - y)[:, None]).sum(0) / (1 - y).sum().clamp_min(1)
@@ -135,7 +171,7 @@ class PARHead(nn.Module):
         sets = torch.cat([hs.unsqueeze(0).expand(hq.shape[0], -1, -1), hq.unsqueeze(1)], dim=1)   # [Q, S+1, m]
         if node_mask is not None:
             node_mask = torch.cat([node_mask.to(torch.bool), node_mask.new_ones(1, dtype=torch.bool)])
-        return self.relation(sets, k, node_mask, shared_prefix=g_s.shape[0])
+        return self.relation(sets, k, node_mask, shared_prefix=g_s.shape[0], query_only=query_only)
 
 
 def adaptive_names(module: nn.Module, prefix: str = "") -> list[str]:
@@ -162,6 +198,6 @@ def query_loss(logits, sim, y_s, y_q, reg_adj: float = 1.0):
     """Outer loss: CE on the queries + reg_adj x MSE of each query's similarities to the support nodes against
     label equality."""
     s = y_s.shape[0]
-    ce = F.cross_entropy(logits[:, s], y_q)
-    mse = ((sim[:, s, :s] - label_equality(y_q, y_s)) ** 2).mean()
+    ce = F.cross_entropy(logits[:, -1], y_q)          # the query is the last node (of the full or query-only output)
+    mse = ((sim[:, -1, :s] - label_equality(y_q, y_s)) ** 2).mean()
     return ce + reg_adj * mse

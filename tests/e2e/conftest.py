@@ -178,13 +178,15 @@ def wait_for_app(page, heading: str | None = None, timeout_ms: int = PAGE_TIMEOU
     # the script has started drawing the page (on a busy machine the first run can start late,
     # before the status widget ever shows "Running")
     page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').first.wait_for(timeout=timeout_ms)
-    # the status widget shows "Running..." while the script runs; wait until it is gone, twice in
-    # a row a short moment apart (a rerun can start right after the first run ends)
+    # the app root says data-test-script-state="running" while the script runs (the status widget's "Running...",
+    # checked too, is not drawn under toolbarMode "minimal"); wait until neither shows, twice in a row a short
+    # moment apart (a rerun can start right after the first run ends)
     deadline = time.monotonic() + timeout_ms / 1000
     quiet = 0
     while quiet < 2:
-        running = page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running")
-        if running.count() == 0:
+        running = page.locator('[data-testid="stApp"][data-test-script-state="running"]').count() \
+            + page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count()
+        if running == 0:
             quiet += 1
         else:
             quiet = 0
@@ -194,16 +196,65 @@ def wait_for_app(page, heading: str | None = None, timeout_ms: int = PAGE_TIMEOU
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
 
 
+def combobox(page, label: str):
+    """A st.selectbox of the main area, found by its label (Streamlit renders it as an ARIA combobox)."""
+    return page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first
+
+
+def choose(page, label: str, option: str, typed: str | None = None) -> None:
+    """Open the selectbox called ``label``, optionally type to filter its options, and click ``option``; then wait
+    for the rerun the choice starts."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect  # requirements-dev; the browser fixture skips (or fails under CI) without it
+
+    for attempt in range(3):  # a rerun still in flight can close the list under the click; open it again
+        wait_for_app(page)
+        box = combobox(page, label)
+        box.click()
+        if typed is not None:
+            box.fill(typed)
+        target = page.get_by_role("option", name=option, exact=True).first
+        try:
+            target.wait_for(state="visible", timeout=30_000)
+            target.click(timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1000)
+    expect(combobox(page, label)).to_have_value(option)  # retried until the rerun shows the choice
+    page.wait_for_timeout(500)  # let the rerun the choice triggers begin before waiting for it to end
+    wait_for_app(page)
+
+
+def wait_for_charts(page, timeout_ms: int = 60_000) -> None:
+    """Wait until every visible plotly chart on the page is drawn (plotly's script loads lazily: until then a chart
+    is a grey box, which a screenshot taken on a busy machine caught). A chart still grey after ``timeout_ms`` is
+    left as it is: the screenshot shows it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+            ".filter(c => c.offsetParent !== null).every(c => c.querySelector('.js-plotly-plot .main-svg'))",
+            timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass
+
+
 def full_page_screenshot(page, name: str) -> Path:
     """A screenshot of the whole page (Streamlit scrolls inside its main area, so the viewport is
-    grown to the content's height first) under test-artifacts/screenshots/<name>.png."""
+    grown to the content's height first, once its charts are drawn) under test-artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    wait_for_charts(page)
     height = page.evaluate(
         "() => Math.max(...['[data-testid=\"stMain\"]', '[data-testid=\"stMainBlockContainer\"]',"
         " '[data-testid=\"stSidebar\"]'].map(s => document.querySelector(s)?.scrollHeight || 0))"
     )
     page.set_viewport_size({"width": VIEWPORT["width"], "height": int(min(max(height + 40, VIEWPORT["height"]), 7000))})
     page.wait_for_timeout(800)  # charts resize
+    wait_for_charts(page)  # charts a taller viewport brings into view
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(VIEWPORT)

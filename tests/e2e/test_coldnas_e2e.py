@@ -2,10 +2,9 @@
 list stays beside them) -> download them. Uses the shipped Last.fm checkpoint (models/coldnas/lastfm)."""
 from __future__ import annotations
 
-
 import pytest
 
-from .conftest import private_runs, PROJECT_ROOT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import PROJECT_ROOT, choose, full_page_screenshot, private_runs, streamlit_server, wait_for_app
 
 HEADING = "Cold-start recommendation"
 SHIPPED = PROJECT_ROOT / "models" / "coldnas" / "lastfm"
@@ -22,32 +21,6 @@ def recsys_server(tmp_path_factory, data_root):
     tmp = tmp_path_factory.mktemp("coldnas-e2e")
     with private_runs(tmp), streamlit_server("coldnas") as srv:
         yield srv
-
-
-def choose(page, label: str, option: str, typed: str | None = None) -> None:
-    """Open the selectbox ``label``, type to filter, click ``option`` (retried: a rerun can close the list)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect
-
-    for attempt in range(3):
-        wait_for_app(page)
-        box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first
-        box.click()
-        if typed is not None:
-            box.fill(typed)
-        target = page.get_by_role("option", name=option, exact=True).first
-        try:
-            target.wait_for(state="visible", timeout=30_000)
-            target.click(timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(1000)
-    expect(page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first).to_have_value(option)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
 
 
 def download_recommendations(page, tmp_path, name: str) -> str:

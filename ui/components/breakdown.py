@@ -14,17 +14,21 @@ from ui.components.downloads import download_buttons, frame_csv
 
 
 def column_config(frame: pd.DataFrame) -> dict:
-    """Number formats and help per column: shares and metrics to 3 places, counts as integers."""
+    """Number formats and help per column: shares and metrics to 3 places, counts as integers with thousands
+    separators; names for people ('reached_mrr' -> 'MRR, reached', 'training_queries' -> 'training queries')."""
     helps = frame.attrs.get("column_help", {})
     config = {}
     for name in frame.columns:
-        title = metric_title(name) if name not in ("answers", "share", "reached", "training_queries") \
-            else name.replace("_", " ")
+        title = metric_title(name) if name not in ("answers", "share", "reached", "training_queries") else name
+        prefix, _, base = name.partition("_")
+        if title == name and base and metric_title(base) != base:
+            title = f"{metric_title(base)}, {prefix}"
+        title = title.replace("_", " ")
         if name == "share":
             config[name] = st.column_config.ProgressColumn(title, format="%.3f", min_value=0.0, max_value=1.0,
                                                            help=helps.get(name))
         elif pd.api.types.is_integer_dtype(frame[name]):
-            config[name] = st.column_config.NumberColumn(title, format="%d", help=helps.get(name))
+            config[name] = st.column_config.NumberColumn(title, format="localized", help=helps.get(name))
         elif pd.api.types.is_float_dtype(frame[name]):
             config[name] = st.column_config.NumberColumn(title, format="%.3f", help=helps.get(name))
         else:

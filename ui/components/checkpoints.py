@@ -74,9 +74,12 @@ def card_brief(method: Method, card: store.Card, own: bool, names: tuple[str, ..
     """The card at a glance: headline test metrics with their variants, parameters, training time, epochs,
     device; ``notes`` under the table; the full card in an expander."""
     names = names or (method.capabilities.headline,)
-    left, right = st.columns([3, 2])
+    table = headline_table(method, card, names)
+    table = table[[c for c in table.columns if c == "test metric" or table[c].notna().any()]]  # no empty variants
+    # half the width for the tiles ('1,081,976', '10 min 35 s' whole on a 1280-px screen), unless the table has
+    # three variants or more to show
+    left, right = st.columns([3, 2] if table.shape[1] > 3 else [1, 1])
     with left:
-        table = headline_table(method, card, names)
         st.dataframe(table, hide_index=True, placeholder="—", width="stretch",
                      column_config={c: st.column_config.NumberColumn(c, format="%.4f")
                                     for c in table.columns if c != "test metric"})

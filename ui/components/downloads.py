@@ -22,6 +22,12 @@ def download_buttons(items: Sequence[DownloadItem], key: str, max_columns: int =
     if not items:
         return
     n = max(1, min(max_columns, len(items)))
+    if columns_for(max(len(it[0]) for it in items)) < n:  # a label too long for the grid: buttons as wide as
+        with st.container(horizontal=True):                # their labels, wrapping onto the next line
+            for i, (label, data, file_name, mime) in enumerate(items):
+                st.download_button(label, data=data, file_name=file_name, mime=mime, key=f"{key}-download-{i}",
+                                   on_click="ignore", width="content")
+        return
     for start in range(0, len(items), n):
         row = items[start:start + n]
         cols = st.columns(n)
@@ -29,6 +35,15 @@ def download_buttons(items: Sequence[DownloadItem], key: str, max_columns: int =
             with cols[j]:
                 st.download_button(label, data=data, file_name=file_name, mime=mime,
                                    key=f"{key}-download-{start + j}", on_click="ignore", width="stretch")
+
+
+#: the longest label a button shows whole with 4, 3, 2 buttons in a row of the wide layout (characters)
+LABEL_FITS = {4: 26, 3: 36, 2: 56}
+
+
+def columns_for(longest_label: int) -> int:
+    """Buttons a row of the grid so that a label of ``longest_label`` characters is not cut off (1: none)."""
+    return next((n for n, fits in LABEL_FITS.items() if longest_label <= fits), 1)
 
 
 def frame_csv(frame: pd.DataFrame) -> bytes:

@@ -127,11 +127,36 @@ def show_graph_part(part: GraphPart, key: str, options: ViewOptions = ViewOption
 # formula, structure, table, molecules
 # ----------------------------------------------------------------------------------------------
 
+#: the longest colour-bar title kept on a structure's heatmap (the figure keeps its first 40 characters)
+COLOURBAR_TITLE_CHARS = 40
+#: printed characters (see :func:`latex_width`) of a formula that still fits half the page's width
+HALF_WIDTH_LATEX = 32
+
+
+def latex_width(latex: str) -> int:
+    """Roughly how many characters wide ``latex`` prints: commands, braces and scripts markers left out, a fraction
+    counted by its wider part."""
+    while True:
+        frac = re.search(r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", latex)  # braces 1 deep
+        if frac is None:
+            break
+        wider = max(frac.group(1), frac.group(2), key=lambda s: latex_width(s))
+        latex = latex[:frac.start()] + wider + latex[frac.end():]
+    return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s\\]", "", latex))
+
+
+def column_label(name: str) -> str:
+    """A table column's name for its header: 'r2_vs_network' -> 'R² vs network'."""
+    return re.sub(r"\br2\b", "R²", name.replace("_", " "))
+
+
 def show_formula_part(part: FormulaPart, key: str, options: ViewOptions = ViewOptions()) -> list[DownloadItem]:
     """The formula in LaTeX (beside its reference law when it has one), what each variable means, and its
     Python source in an expander."""
     if part.reference_latex:
-        left, right = st.columns(2)
+        # side by side only when the found formula fits half the width (KaTeX cuts a longer one off)
+        beside = latex_width(part.latex) <= HALF_WIDTH_LATEX
+        left, right = st.columns(2) if beside else (st.container(), st.container())
         with left:
             st.caption("Found")
             st.latex(part.latex)
@@ -149,7 +174,12 @@ def show_formula_part(part: FormulaPart, key: str, options: ViewOptions = ViewOp
 
 def show_structure_part(part: StructurePart, key: str, options: ViewOptions = ViewOptions()) -> list[DownloadItem]:
     """The matrix as a labelled heatmap, with what its values mean."""
-    st.plotly_chart(structure_figure(part), key=f"{key}-structure")
+    fig = structure_figure(part)
+    if part.title:  # already the part's heading above the figure; inside it, it ran into the column labels
+        fig.update_layout(title=None, margin={"t": 10})
+    if len(part.value_meaning or "") > COLOURBAR_TITLE_CHARS:  # cut off on the colour bar; whole in the caption below
+        fig.update_traces(colorbar_title_text="", selector={"type": "heatmap"})
+    st.plotly_chart(fig, key=f"{key}-structure")
     if part.value_meaning:
         st.caption(_md(part.value_meaning))
     frame = part.to_frame().rename_axis("row").reset_index()
@@ -159,7 +189,7 @@ def show_structure_part(part: StructurePart, key: str, options: ViewOptions = Vi
 def show_table_part(part: TablePart, key: str, options: ViewOptions = ViewOptions()) -> list[DownloadItem]:
     """The table, with each column's help text on its header."""
     frame = part.to_frame()
-    config = {c: st.column_config.Column(help=h) for c, h in part.help.items() if c in frame.columns}
+    config = {c: st.column_config.Column(column_label(c), help=part.help.get(c)) for c in frame.columns}
     st.dataframe(frame, hide_index=True, placeholder="—", key=f"{key}-table", column_config=config)
     return [(f"{options.name or 'Table'} (CSV)", frame_csv(frame), f"{options.stem}-table.csv", "text/csv")]
 

@@ -61,16 +61,41 @@ def seeds_sentence(card: Card, split: str = "test") -> str:
             f"{seeds.get('shipped_seed')}), {split}: {values} (mean ± sample std).")
 
 
+def compact_text(value) -> str:
+    """A structure as short text: a string as it is, a list of rows one row a line, anything else as one-line JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        return "\n".join(json.dumps(row, ensure_ascii=False) for row in value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def show_structure(value) -> None:
+    """A structure artefact: its LaTeX where it has one, its short fields in a line, the rest as compact text."""
+    if not isinstance(value, dict):
+        st.code(compact_text(value), language=None)
+        return
+    if value.get("latex"):
+        st.latex(str(value["latex"]))
+    scalars = {k: v for k, v in value.items() if k not in ("latex", "formula") and not isinstance(v, (dict, list))}
+    if scalars:
+        st.caption(" · ".join(f"{k}: `{v}`" for k, v in scalars.items()))
+    for key, part in value.items():
+        if isinstance(part, (dict, list)):
+            st.caption(key)
+            st.code(compact_text(part), language=None)
+
+
 def show_artefacts(card: Card) -> None:
-    """A method's own artefacts (``card.artefacts``): a formula as LaTeX, a structure as text, anything else as
-    JSON."""
+    """A method's own artefacts (``card.artefacts``): a formula as LaTeX, a structure as LaTeX and short text,
+    anything else as JSON."""
     for name, artefact in (card.artefacts or {}).items():
         kind, value = artefact.get("kind", ""), artefact.get("value")
-        st.markdown(f"**{name}**" + (f" · {kind}" if kind else ""))
+        st.markdown(f"**{name}**" + (f" · {kind}" if kind and kind != name else ""))
         if kind == "formula":
             st.latex(str(value))
         elif kind == "structure":
-            st.code(value if isinstance(value, str) else json.dumps(value, indent=1), language=None)
+            show_structure(value)
         else:
             st.json(value, expanded=False)
 
@@ -131,13 +156,14 @@ def show_card(card: Card, *, title: str | None = None) -> None:
     with right:
         params = card.params or {}
         train = card.train or {}
-        a, b, c = st.columns(3)
+        # two tiles a row: three in a column this narrow cut a count like 1,081,976
+        a, b = st.columns(2)
         a.metric("Parameters", format_count(params.get("total")))
         b.metric("Trainable", format_count(params.get("trainable")))
+        c, d = st.columns(2)
         c.metric("Adaptive", format_count(params.get("adaptive")))
-        d, e = st.columns([3, 2])
-        d.metric("Training time", format_seconds(train.get("seconds")))
-        e.metric("Epochs", format_count(train.get("epochs")))
+        d.metric("Epochs", format_count(train.get("epochs")))
+        st.metric("Training time", format_seconds(train.get("seconds")))
         st.caption(training_summary(card))
 
     if card.artefacts:

@@ -91,10 +91,28 @@ def _candidate_details(row: pd.Series, score_label: str) -> None:
               for prefix in ("metrics", "attributes")}
     for prefix, values in extras.items():
         if values:
-            st.caption(f"{prefix}: " + " · ".join(f"{k} {format_score(v) if isinstance(v, float) else v}"
+            st.caption(f"{prefix}: " + " · ".join(f"{readable(k)} {format_score(v) if isinstance(v, float) else v}"
                                                   for k, v in values.items()))
     st.caption(f"canonical form: `{row['canonical']}`")
-    st.json(json.loads(row["candidate"]), expanded=True)
+    with st.expander("The candidate as recorded (JSON)"):
+        st.json(json.loads(row["candidate"]), expanded=True)
+
+
+def readable(name: str) -> str:
+    """'valid_hits@1' -> 'valid hits@1', 'triples_per_s' -> 'triples per s': a recorded name for people."""
+    return name.replace("_", " ")
+
+
+def tidy_figure(fig, frame: pd.DataFrame, color_by: str | None) -> None:
+    """Whole-number ticks on the candidates axis of a short search; colour groups named by their value under a
+    legend title, not 'attr_name = value' each."""
+    if len(frame) <= 12:
+        fig.update_xaxes(dtick=1)
+    if color_by:
+        prefix = f"{color_by} = "
+        fig.for_each_trace(lambda t: t.update(name=t.name[len(prefix):]) if (t.name or "").startswith(prefix)
+                           else None)
+        fig.update_layout(legend_title_text=readable(color_by.removesuffix("_text")))
 
 
 def _missing(value: Any) -> bool:
@@ -126,6 +144,7 @@ def trajectory_view(frame_or_records: pd.DataFrame | Sequence[TrajectoryRecord],
         color_by = None if choice == NO_COLOUR else choice
     chart_key, candidate_key = f"{key}-chart", f"{key}-candidate"
     fig = trajectory_figure(frame, direction, color_by, reference_points, score_label=score_label)
+    tidy_figure(fig, frame, color_by)
     st.plotly_chart(fig, key=chart_key, on_select=partial(_on_select, chart_key, candidate_key),
                     selection_mode="points")
     indices = [int(i) for i in frame["index"]]

@@ -62,7 +62,7 @@ def best_section(search: Search) -> None:
     left, right = st.columns([2, 3])
     with left:
         show_structure(A, key=f"kgs-best-{search.dataset}", title="Best structure found",
-                       score=float(best["score"]))
+                       score=float(best["score"]), terms_per_line=3)
     with right:
         st.markdown("**How to read it.** Embeddings of the head *h*, relation *r* and tail *t* are cut into four "
                     "chunks. A cell in row h*i*, column t*j* holding ±r*k* adds ±⟨h*i*, r*k*, t*j*⟩ to the score. "
@@ -113,11 +113,13 @@ def compare_section(search: Search) -> None:
     a, b = st.columns(2)
     with a:
         pick_a = st.selectbox("Structure A", labels, index=first, key=f"kgs-cmp-a-{search.dataset}")
-        show_structure(options[pick_a][0], key=f"kgs-cmp-a-{search.dataset}", score=options[pick_a][1])
+        show_structure(options[pick_a][0], key=f"kgs-cmp-a-{search.dataset}", score=options[pick_a][1],
+                       terms_per_line=4)
     with b:
         default_b = labels.index("ComplEx (classic)") if "ComplEx (classic)" in labels else 1
         pick_b = st.selectbox("Structure B", labels, index=default_b, key=f"kgs-cmp-b-{search.dataset}")
-        show_structure(options[pick_b][0], key=f"kgs-cmp-b-{search.dataset}", score=options[pick_b][1])
+        show_structure(options[pick_b][0], key=f"kgs-cmp-b-{search.dataset}", score=options[pick_b][1],
+                       terms_per_line=4)
 
 
 def cards_section(dataset: str) -> None:

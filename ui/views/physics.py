@@ -131,7 +131,7 @@ else:
     constants = model.constants()
     edited = st.data_editor(constants, key=f"{KEY}-constants", hide_index=True, disabled=["component", "column",
                                                                                           "constant"],
-                            column_config={"value": st.column_config.NumberColumn("value", format="%.5f")})
+                            column_config={"value": st.column_config.NumberColumn("value", format="%.4g")})
     values = pd.to_numeric(edited["value"], errors="coerce").fillna(constants["value"]).tolist()
     changed = [i for i, (x, y) in enumerate(zip(values, constants["value"])) if abs(x - y) > 1e-12]
     edited_model = model.with_constants(values)

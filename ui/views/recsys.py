@@ -209,8 +209,9 @@ def search_section(card: store.Card, model_dir: str, ds: str) -> None:
             trajectory_view(Trajectory(traj).records(), direction="min", key=f"recsys-traj-{ds}",
                             score_label="validation MSE", file_name=f"coldnas-{ds}-trajectory.csv",
                             color_by="structure_text")
-            download_buttons([("Download trajectory (JSON lines)", traj.read_bytes(),
-                               f"coldnas-{ds}-trajectory.jsonl", "application/json")], key=f"recsys-traj-dl-{ds}")
+            st.download_button("Download trajectory (JSON lines)", traj.read_bytes(),  # as wide as the CSV's above
+                               file_name=f"coldnas-{ds}-trajectory.jsonl", mime="application/json",
+                               key=f"recsys-traj-dl-{ds}-download-0", on_click="ignore")
     if structure:
         cfg = (card.train or {}).get("config", {})
         hidden = [int(x) for x in str(cfg.get("hidden", "128,64,32")).split(",")]

@@ -133,6 +133,9 @@ NUMBER_FORMATS = {
     "training_time": st.column_config.TextColumn("training time"),
     "over_seeds": st.column_config.TextColumn("headline over seeds", help="mean ± sample std over training seeds "
                                                                           "of the same configuration"),
+    # wide enough for 'mechanics', 'drugbank' and 'MSE (lower is better)' (the grid sizes columns by the first rows)
+    "dataset": st.column_config.TextColumn("dataset", width="medium"),
+    "headline": st.column_config.TextColumn("headline", width="medium"),
     "epochs": st.column_config.NumberColumn("epochs", format="%d"),
     "note": st.column_config.TextColumn("note", width="large"),
     "source": st.column_config.TextColumn("source", width="large"),
@@ -202,6 +205,7 @@ if cards:
     table, variant_columns = checkpoints_table(cards)
     all_metrics = st.toggle("Show every metric (mean rank, other tie policies)", value=False, key="zoo_all_metrics")
     visible = table if all_metrics else table[shown_columns(table, variant_columns)]
+    visible = visible.replace({"over_seeds": {"": None}})  # a single seed: "—", as every other missing cell
     metric_columns = [c for c in table.columns if c not in CHECKPOINT_FIELDS]
     st.caption(f"{len(cards)} checkpoint{'s' if len(cards) != 1 else ''}, one row each; test metrics"
                + ("." if all_metrics else " (headline metrics; the CSV holds all).")
@@ -244,5 +248,11 @@ with st.expander("Sources of these numbers"):
 if cards:
     st.subheader("Model card")
     labels = {f"{c.method} · {c.folder_name}": c for c in cards}
-    picked = st.selectbox("Checkpoint", list(labels), key="zoo_card")
-    show_card(labels[picked])
+
+    def card_title(label: str) -> str:
+        """'RED-GNN · family': the method as its page names it."""
+        card = labels[label]
+        return f"{titles.get(card.method, card.method)} · {card.folder_name}"
+
+    picked = st.selectbox("Checkpoint", list(labels), key="zoo_card", format_func=card_title)
+    show_card(labels[picked], title=card_title(picked))

@@ -61,7 +61,7 @@ def show_baselines(card: store.Card) -> None:
         "accuracy": st.column_config.NumberColumn(format="%.3f"),
         "kappa": st.column_config.NumberColumn("Cohen's kappa", format="%.3f",
                                                help="Agreement beyond chance (1 = perfect, 0 = chance)"),
-        "parameters": st.column_config.NumberColumn(format="%d")})
+        "parameters": st.column_config.NumberColumn(format="localized")})
     subsets = ((card.extras or {}).get("subsets") or {}).get("test") or {}
     if subsets:
         st.caption("Test F1 by pair kind: " + "; ".join(

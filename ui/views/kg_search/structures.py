@@ -98,11 +98,15 @@ def heatmap(A, title: str = "", height: int = 300) -> go.Figure:
     return fig
 
 
-def show_structure(A, key: str, title: str = "", score: float | None = None, score_label: str = "valid MRR") -> None:
-    """Heatmap, formula (LaTeX) and block count of one structure."""
+def show_structure(A, key: str, title: str = "", score: float | None = None, score_label: str = "valid MRR",
+                   terms_per_line: int = 5) -> None:
+    """Heatmap, formula (LaTeX, ``terms_per_line`` block terms a line: fewer in a narrow column, where a long line
+    is cut off) and block count of one structure."""
     A = ALGEBRA.as_matrix(A)
-    st.plotly_chart(heatmap(A, title), key=f"{key}-heatmap", config={"displayModeBar": False})
-    st.latex(ALGEBRA.formula_latex(A))
+    if title:  # above the figure: inside it, the title ran into the 'tail chunk' axis title
+        st.markdown(f"**{title}**")
+    st.plotly_chart(heatmap(A), key=f"{key}-heatmap", config={"displayModeBar": False})
+    st.latex(ALGEBRA.formula_latex(A, per_line=terms_per_line))
     facts = [f"{ALGEBRA.n_blocks(A)} blocks"]
     if score is not None:
         facts.append(f"{score_label} {score:.4f}")

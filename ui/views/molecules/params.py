@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from backend.core import store
+from backend.core.viz import format_params, log_ticks
 
 
 def parameter_frame(method_names: list[str]) -> pd.DataFrame:
@@ -31,13 +32,14 @@ def parameter_chart_section(method_names: list[str], key: str) -> None:
         return
     st.caption("Each pair of bars is one checkpoint: all its parameters (total) and those changed for each new "
                "property (adaptive: PAR fine-tunes them on the support set; PACIA generates them with a "
-               "hypernetwork). Logarithmic scale. Papers: PAR 2.31M total / 0.38M adaptive, PACIA 3.28M / 3.00K.")
+               "hypernetwork). Logarithmic scale. Papers: PAR 2.31M total / 0.38M adaptive, PACIA 3.28M / 3.00k.")
     fig = px.bar(frame, x="checkpoint", y="count", color="parameters", barmode="group", log_y=True,
                  hover_data={"test ROC-AUC": ":.3f"}, labels={"count": "parameters", "checkpoint": ""},
                  color_discrete_map={"total": "#0072b2", "adaptive": "#d55e00"})
     import math
 
     low, high = math.log10(frame["count"].min() / 2), math.log10(frame["count"].max() * 2)
-    fig.update_yaxes(range=[low, high])
+    ticks = [t for t in log_ticks(10 ** low, 10 ** high) if f"{t:e}".startswith("1")]  # decades only
+    fig.update_yaxes(range=[low, high], tickvals=ticks, ticktext=[format_params(t) for t in ticks])
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
     st.plotly_chart(fig, key=f"{key}-chart", width="stretch")

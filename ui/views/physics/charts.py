@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from backend.core.viz import log_ticks
+
 COLOURS = {"true": "#0072b2", "formula": "#d55e00"}
 
 
@@ -29,6 +31,10 @@ def pareto_figure(frame: pd.DataFrame, chosen: str | None, selected: int | None)
     fig.update_layout(xaxis_title="complexity (Σ width × inputs over the flow's functions)",
                       yaxis_title="valid RMSE (outputs / their std)", yaxis_type="log", height=380,
                       margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12})
+    errors = frame["valid_rmse"][frame["valid_rmse"] > 0]
+    if len(errors):  # 0.05, 0.1, 0.2, ... (plotly's own log ticks label 0.7, 0.8, 0.9 as bare 7, 8, 9)
+        ticks = log_ticks(float(errors.min()), float(errors.max()))
+        fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
 
 

@@ -51,7 +51,8 @@ def _device_text() -> str:
         device = select_device()
         if device.type == "cuda":
             return f"cuda ({torch.cuda.get_device_name(device)})"
-        return f"cpu ({torch.get_num_threads()} threads)"
+        n = torch.get_num_threads()
+        return f"cpu ({n} thread{'' if n == 1 else 's'})"
     except ValueError as exc:  # e.g. PARSIMONY_DEVICE=cuda on a machine without CUDA
         return f"cpu — {exc}"
 

@@ -1071,16 +1071,24 @@ def _dataset_rank(panel: ParsimonyPanel) -> int:
 
 
 def _label_positions(xs: list[float], ys: list[float], span: tuple[float, float], near: float = 0.35) -> list[str]:
-    """Where each point's label goes: above it unless a point within ``near`` decades left or right of it sits
-    higher (then below), so the labels of two models of about the same size do not overlap; starting at the point
-    near the left edge of the log axis ``span`` and ending at it near the right edge, so no label runs off."""
+    """Where each point's label goes, so the labels of models of about the same size (within ``near`` decades) do
+    not overlap: the highest of such a group above its point, the lowest below, any between beside it (right and
+    left in turn); a point alone above. Starting at the point near the left edge of the log axis ``span`` and
+    ending at it near the right edge, so no label runs off."""
     logs = [math.log10(v) for v in xs]
     width = span[1] - span[0]
     out = []
     for i, (lx, y) in enumerate(zip(logs, ys)):
-        higher = any(abs(lx - logs[j]) < near and ys[j] > y for j in range(len(xs)) if j != i)
         side = "right" if lx - span[0] < 0.3 * width else "left" if span[1] - lx < 0.3 * width else "center"
-        out.append(f"{'bottom' if higher else 'top'} {side}")
+        group = sorted((j for j in range(len(xs)) if abs(lx - logs[j]) < near), key=lambda j: (-ys[j], j))
+        rank = group.index(i)
+        if rank == 0:
+            out.append(f"top {side}")
+        elif rank == len(group) - 1:
+            out.append(f"bottom {side}")
+        else:
+            beside = "right" if rank % 2 else "left"
+            out.append(f"middle {'left' if side == 'left' else 'right' if side == 'right' else beside}")
     return out
 
 

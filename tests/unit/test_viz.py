@@ -435,3 +435,14 @@ def test_legend_wraps_on_a_narrow_screen():
     assert "flex-wrap:wrap" in legend and "display:flex" in legend
     assert "font:14px" in legend
     assert "flex-wrap:wrap" in evidence_to_pyvis_html(_repeated())
+
+
+def test_labels_of_models_of_one_size_do_not_share_a_side():
+    """Four classics of the same size (AutoBLM's family panel): one label above, one below, two beside; a model
+    far away keeps its label above."""
+    from backend.core.viz import _label_positions
+
+    xs, ys = [1e5, 1e5, 1e5, 1e5, 1e3], [0.68, 0.70, 0.60, 0.66, 0.9]
+    pos = _label_positions(xs, ys, (2.5, 7.5))
+    assert pos[1].startswith("top") and pos[2].startswith("bottom") and pos[4].startswith("top")
+    assert {pos[0], pos[3]} == {"middle right", "middle left"}

@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("setting", choices=["S0", "S1", "S2"])
     ap.add_argument("--seconds", type=float, default=720)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--targets-per-epoch", type=int, default=2000)
     ap.add_argument("--valid-pairs", type=int, default=600)
     ap.add_argument("--test-pairs", type=int, default=2000)
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     ap.add_argument("--output", default="")
     args = ap.parse_args(argv)
     c = config_for("drugbank", args.setting)
-    c.max_seconds, c.targets_per_epoch = args.seconds, args.targets_per_epoch
+    c.max_seconds, c.targets_per_epoch, c.epochs = args.seconds, args.targets_per_epoch, args.epochs
     c.valid_pairs, c.test_pairs, c.lr, c.seed = args.valid_pairs, args.test_pairs, args.lr, args.seed
     c.baseline_seconds = args.baseline_seconds
     c.batch_size = args.batch_size

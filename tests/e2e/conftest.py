@@ -217,6 +217,9 @@ def choose(page, label: str, option: str, typed: str | None = None) -> None:
         try:
             target.wait_for(state="visible", timeout=30_000)
             target.click(timeout=30_000)
+            # the list closes once the choice is taken; a click that a rerun swallowed leaves it open (and a typed
+            # filter equal to the option would pass the value check below without a choice)
+            page.get_by_role("listbox").first.wait_for(state="hidden", timeout=10_000)
             break
         except PlaywrightTimeout:
             if attempt == 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 
-from .conftest import private_runs, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import choose, full_page_screenshot, private_runs, streamlit_server, wait_for_app
 
 HEADING = "Scoring-function search"
 LABEL = "umls · evolutionary (your run)"
@@ -36,18 +36,6 @@ def search_server(tmp_path_factory, data_root):
         METHOD.search(config, data_dir=str(data_root))
         with streamlit_server("autoblm") as srv:
             yield srv
-
-
-def choose(page, label: str, option: str) -> None:
-    from playwright.sync_api import expect
-
-    wait_for_app(page)
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
-    expect(box).to_have_value(option)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
 
 
 def test_trajectory_click_and_search_from_the_browser(page, search_server):

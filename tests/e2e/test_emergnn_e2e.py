@@ -12,7 +12,7 @@ import pytest
 
 from tests.emergnn_support import SHIPPED, fresh_checkpoint, require_ddi
 
-from .conftest import private_runs, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import choose, full_page_screenshot, private_runs, streamlit_server, wait_for_app
 
 HEADING = "Drug interactions"
 
@@ -25,19 +25,6 @@ def ddi_server(tmp_path_factory, data_root):
         fresh_checkpoint(tmp / "runs" / "emergnn" / "drugbank-e2e", data_root, "S1")
     with private_runs(tmp), streamlit_server("ddi") as srv:
         yield srv
-
-
-def choose(page, label: str, option: str, typed: str) -> None:
-    from playwright.sync_api import expect
-
-    main = page.get_by_test_id("stMain")
-    box = main.get_by_role("combobox", name=label, exact=True).first
-    box.click()
-    box.fill(typed)
-    page.get_by_role("option", name=option, exact=True).first.click(timeout=30_000)
-    expect(main.get_by_role("combobox", name=label, exact=True).first).to_have_value(option)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
 
 
 def test_pair_prediction_evidence_download_and_csv(page, ddi_server, tmp_path):

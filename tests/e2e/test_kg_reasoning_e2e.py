@@ -13,7 +13,8 @@ import pytest
 
 from tests.support import tiny_family_checkpoint
 
-from .conftest import private_runs, PROJECT_ROOT, VIEWPORT, full_page_screenshot, streamlit_server, wait_for_app
+from .conftest import (PROJECT_ROOT, VIEWPORT, choose, combobox, full_page_screenshot, private_runs, streamlit_server,
+                       wait_for_app)
 
 HEADING = "Knowledge-graph reasoning"
 SHIPPED = PROJECT_ROOT / "models" / "redgnn" / "family"
@@ -34,37 +35,6 @@ def kg_server(tmp_path_factory, data_root):
         label = "family — family-e2e (your run)"
     with private_runs(tmp), streamlit_server("kg_reasoning") as srv:
         yield srv, label
-
-
-def combobox(page, label: str):
-    """A st.selectbox, found by its label (Streamlit renders it as an ARIA combobox)."""
-    return page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True).first
-
-
-def choose(page, label: str, option: str, typed: str | None = None) -> None:
-    """Open the selectbox called ``label``, optionally type to filter its options, and click ``option``."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect  # requirements-dev; conftest skips (or fails under CI) without it
-
-    for attempt in range(3):  # a rerun still in flight can close the list under the click; open it again
-        wait_for_app(page)
-        box = combobox(page, label)
-        box.click()
-        if typed is not None:
-            box.fill(typed)
-        target = page.get_by_role("option", name=option, exact=True).first
-        try:
-            target.wait_for(state="visible", timeout=30_000)
-            target.click(timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(1000)
-    expect(combobox(page, label)).to_have_value(option)  # retried until the rerun shows the choice
-    page.wait_for_timeout(500)  # let the rerun the choice triggers begin before waiting for it to end
-    wait_for_app(page)
 
 
 def selected(page, label: str) -> str:

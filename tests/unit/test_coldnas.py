@@ -265,3 +265,17 @@ def test_shipped_card_reproduces(dataset):
     traj = [json.loads(x) for x in (folder / "trajectory.jsonl").read_text().splitlines()]
     assert model.card.artefacts["structure"]["code"] == min(traj, key=lambda r: r["score"])["candidate"]["structure"]
     assert all(not any(k.startswith("test") for k in r["metrics"]) for r in traj)
+
+
+def test_a_model_starts_from_its_seed_whatever_was_drawn_before():
+    """build(..., seed) gives the same initial weights after any other use of torch's generator (a search's retrain
+    used to start from wherever the candidates before it had left the generator), and another seed others."""
+    from backend.methods.coldnas.train import build
+
+    data, cfg = tiny_data(), cn_config.ColdNASConfig(dataset="tiny")
+    first = build("coldnas", data, cfg, FILM, seed=3).state_dict()
+    torch.rand(1000)
+    again = build("coldnas", data, cfg, FILM, seed=3).state_dict()
+    other = build("coldnas", data, cfg, FILM, seed=4).state_dict()
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())

@@ -141,8 +141,11 @@ def popularity_table(data: RecData) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ training
-def build(kind: str, data: RecData, cfg: ColdNASConfig, structure: int | None = None):
-    """'coldnas' (``structure``; None = supernet), 'no_modulation', 'film', 'maml'."""
+def build(kind: str, data: RecData, cfg: ColdNASConfig, structure: int | None = None, seed: int | None = None):
+    """'coldnas' (``structure``; None = supernet), 'no_modulation', 'film', 'maml'; initialised from ``seed`` (so a
+    model's start does not depend on what the process drew before it)."""
+    if seed is not None:
+        torch.manual_seed(seed)
     common = dict(d=cfg.embedding_dim, hidden=cfg.hidden_sizes, rating_max=data.rating_max)
     if kind == "maml":
         return MAMLPredictor(data.item_vocab, data.user_vocab, steps=cfg.maml_steps, inner_lr=cfg.maml_lr, **common)
@@ -243,7 +246,7 @@ def paired_tests(errors_a: np.ndarray, errors_b: np.ndarray) -> dict[str, float]
 
 # ------------------------------------------------------------------------------------------ train verb
 def _seed_run(kind: str, data, cat, cfg, seed, progress=None, structure=None):
-    model = build(kind, data, cfg, structure).to(cat.device)
+    model = build(kind, data, cfg, structure, seed=seed).to(cat.device)
     info = fit(model, data, cat, cfg, cfg.epochs, seed, progress, stage=f"{kind} seed {seed}")
     return model, info
 
@@ -337,7 +340,7 @@ def evaluate_candidate(spec: dict, seed: int, config: dict, device=None, data_di
     dev = select_device(device)
     data = get_data(cfg.dataset, data_dir)
     cat = Catalog(data, dev)
-    model = build("coldnas", data, cfg, int(spec["structure"])).to(dev)
+    model = build("coldnas", data, cfg, int(spec["structure"]), seed=seed).to(dev)
     info = fit(model, data, cat, cfg, cfg.candidate_epochs, seed)
     v = valid_metrics(model, data, cat)
     return {"score": v["mse"], "metrics": {f"valid_{k}": x for k, x in v.items()},
@@ -352,7 +355,7 @@ def run_supernet(config: ColdNASConfig, progress=None, device=None, data_dir=Non
     dev = select_device(device)
     data = get_data(config.dataset, data_dir)
     cat = Catalog(data, dev)
-    model = build("coldnas", data, config, None).to(dev)
+    model = build("coldnas", data, config, None, seed=config.seed).to(dev)
     info = fit(model, data, cat, config, config.search_epochs, config.seed, progress, stage="supernet",
                record_gates=True)
     gates = model.gates().detach().cpu()

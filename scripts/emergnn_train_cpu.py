@@ -1,8 +1,11 @@
-"""The CPU trainings behind the shipped EmerGNN cards (models/emergnn/drugbank-S0, drugbank-S1): one seed each, with
+"""The CPU trainings behind the shipped EmerGNN cards (models/emergnn/drugbank-S0, -S1, -S2): one seed each, with
 the budgets stated here and on the cards. Full-budget, 3-seed trainings: benchmarks/gpu_emergnn.sh.
 
-    OMP_NUM_THREADS=1 python scripts/emergnn_train_cpu.py S1 --seconds 900            (the shipped S1 card)
-    OMP_NUM_THREADS=1 python scripts/emergnn_train_cpu.py S0 --seconds 600 --baseline-seconds 150 --batch-size 32
+    OMP_NUM_THREADS=1 python scripts/emergnn_train_cpu.py S1 --seconds 2400 --targets-per-epoch 0 --valid-pairs 2000 --test-pairs 0
+    OMP_NUM_THREADS=1 python scripts/emergnn_train_cpu.py S2 --seconds 1200 --epochs 150 --targets-per-epoch 0 \
+        --valid-pairs 0 --test-pairs 0 --lr 1e-3
+    OMP_NUM_THREADS=1 python scripts/emergnn_train_cpu.py S0 --seconds 2400 --targets-per-epoch 9000 --valid-pairs 2000 \
+        --test-pairs 8000 --batch-size 32
 """
 from __future__ import annotations
 

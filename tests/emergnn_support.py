@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = {s: PROJECT_ROOT / "models" / "emergnn" / f"drugbank-{s}" for s in ("S0", "S1")}
+SHIPPED = {s: PROJECT_ROOT / "models" / "emergnn" / f"drugbank-{s}" for s in ("S0", "S1", "S2")}
 
 
 def require_ddi(data_root) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backend.recsys.common import Episode, RecData, group_by_user, sha256_of
+from backend.recsys.common import RecData, new_user_split, sha256_of
 
 FILES = ("BX-Users.csv", "BX-Books.csv", "BX-Book-Ratings.csv")
 YEAR_EDGES = (1900, 1950, 1960, 1970, 1980, 1985, 1990, 1993, 1996, 1999, 2002)   # -> 12 buckets (0 = before 1900)
@@ -86,23 +86,7 @@ def load_bookcrossing(folder: Path) -> RecData:
     u_all = pd.to_numeric(ratings["User-ID"]).to_numpy(np.int64)
     i_all = ratings["ISBN"].map(isbn_index).to_numpy(np.int64)
     r_all = ratings["Book-Rating"].to_numpy(np.float32)
-    by_user = group_by_user(u_all, i_all, r_all)
-    eligible = sorted(u for u, (its, _) in by_user.items() if MIN_RATINGS <= len(its) <= MAX_RATINGS)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(eligible))
-    n_train, n_valid = int(0.7 * len(eligible)), int(0.1 * len(eligible))
-    split_of = {u: "train" for u in by_user}
-    for k, j in enumerate(order):
-        split_of[eligible[j]] = "train" if k < n_train else "valid" if k < n_train + n_valid else "test"
-    episodes: dict[str, list[Episode]] = {"train": [], "valid": [], "test": []}
-    for u in eligible:
-        its, rts = by_user[u]
-        perm = rng.permutation(len(its))
-        episodes[split_of[u]].append(Episode(u, its[perm[:-QUERY]], rts[perm[:-QUERY]], its[perm[-QUERY:]],
-                                             rts[perm[-QUERY:]]))
-    user_split = np.array([split_of[int(u)] for u in u_all])
-    interactions = {s: (u_all[user_split == s], i_all[user_split == s], r_all[user_split == s])
-                    for s in ("train", "valid", "test")}
+    episodes, interactions, _ = new_user_split(u_all, i_all, r_all, MIN_RATINGS, MAX_RATINGS, QUERY)
     return RecData(
         name="bookcrossing", rating_min=1.0, rating_max=10.0, item_fields=item_fields, item_vocab=item_vocab,
         user_fields=user_fields, user_vocab=user_vocab,

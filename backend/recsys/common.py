@@ -91,6 +91,31 @@ def group_by_user(users: np.ndarray, items: np.ndarray, ratings: np.ndarray):
     return {int(uu[0]): (ii, rr) for uu, ii, rr in zip(np.split(u, bounds), np.split(i, bounds), np.split(r, bounds))}
 
 
+def new_user_split(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, min_ratings: int, max_ratings: int,
+                   query: int, seed: int = 0) -> tuple[dict, dict, list]:
+    """MeLU's new-user rule: the users with ``min_ratings``-``max_ratings`` ratings split 70/10/20 (seeded), each an
+    episode of ``query`` random ratings as query and the rest as support; every other user is a training user.
+    Returns (episodes per split, interactions per split, the eligible users)."""
+    by_user = group_by_user(users, items, ratings)
+    eligible = sorted(u for u, (its, _) in by_user.items() if min_ratings <= len(its) <= max_ratings)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(eligible))
+    n_train, n_valid = int(0.7 * len(eligible)), int(0.1 * len(eligible))
+    split_of = {u: "train" for u in by_user}
+    for k, j in enumerate(order):
+        split_of[eligible[j]] = "train" if k < n_train else "valid" if k < n_train + n_valid else "test"
+    episodes: dict[str, list[Episode]] = {"train": [], "valid": [], "test": []}
+    for u in eligible:
+        its, rts = by_user[u]
+        perm = rng.permutation(len(its))
+        s, q = perm[:-query], perm[-query:]
+        episodes[split_of[u]].append(Episode(u, its[s], rts[s], its[q], rts[q]))
+    user_split = np.array([split_of[int(u)] for u in users])
+    interactions = {k: (users[user_split == k], items[user_split == k], ratings[user_split == k])
+                    for k in ("train", "valid", "test")}
+    return episodes, interactions, eligible
+
+
 def sample_episodes(data: RecData, split: str, rng: np.random.Generator, max_support: int = 20,
                     min_interactions: int = 4, max_query: int | None = None,
                     query_size: int | None = None) -> list[Episode]:

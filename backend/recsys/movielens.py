@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backend.recsys.common import Episode, RecData, group_by_user, pad_lists, sha256_of
+from backend.recsys.common import RecData, new_user_split, pad_lists, sha256_of
 
 FOLDER = "recsys/movielens_1m_melu"
 FILES = ("melu_states.tsv.gz", "users.dat", "movies_extrainfos.dat.gz", "m_rate.txt", "m_genre.txt",
@@ -82,23 +82,8 @@ def load_movielens(root: Path) -> RecData:
     u_all = states["user_id"].to_numpy(np.int64)
     i_all = states["movie_id"].astype(str).map(index_of).to_numpy(np.int64)
     r_all = states["rating"].to_numpy(np.float32)
-    by_user = group_by_user(u_all, i_all, r_all)
-    eligible = sorted(u for u, (its, _) in by_user.items() if MIN_RATINGS <= len(its) <= MAX_RATINGS)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(eligible))
-    n_train, n_valid = int(0.7 * len(eligible)), int(0.1 * len(eligible))
-    split_of = {u: "train" for u in by_user}
-    for k, j in enumerate(order):
-        split_of[eligible[j]] = "train" if k < n_train else "valid" if k < n_train + n_valid else "test"
-    episodes: dict[str, list[Episode]] = {"train": [], "valid": [], "test": []}
-    for u in eligible:
-        its, rts = by_user[u]
-        perm = rng.permutation(len(its))
-        s, q = perm[:-QUERY], perm[-QUERY:]
-        episodes[split_of[u]].append(Episode(u, its[s], rts[s], its[q], rts[q]))
-    user_split = np.array([split_of[int(u)] for u in u_all])
-    interactions = {s: (u_all[user_split == s], i_all[user_split == s], r_all[user_split == s])
-                    for s in ("train", "valid", "test")}
+    episodes, interactions, eligible = new_user_split(u_all, i_all, r_all, MIN_RATINGS, MAX_RATINGS, QUERY)
+    n_train, n_valid, n_users = len(episodes["train"]), len(episodes["valid"]), len(set(u_all.tolist()))
     return RecData(
         name="movielens", rating_min=1.0, rating_max=5.0, item_fields=item_fields, item_vocab=item_vocab,
         user_fields=user_fields, user_vocab=user_vocab, item_names=names, item_keys=movie_ids,
@@ -106,8 +91,8 @@ def load_movielens(root: Path) -> RecData:
         split_rule=(f"MeLU new-user rule on the mirror's 1,208 new users (complete histories = user_cold_state + "
                     f"user_and_item_cold_state): the {len(eligible)} users with {MIN_RATINGS}-{MAX_RATINGS} "
                     f"ratings split 70/10/20 (seed 0) into {n_train} train / {n_valid} valid / "
-                    f"{len(eligible) - n_train - n_valid} test episodes (query = 10 random ratings, support = the "
-                    f"rest); the other {len(by_user) - len(eligible)} new users are training users too; the 4,832 "
+                    f"{len(episodes['test'])} test episodes (query = 10 random ratings, support = the "
+                    f"rest); the other {n_users - len(eligible)} new users are training users too; the 4,832 "
                     "warm users are absent from the mirror (their movie ids are missing)"),
         user_feature_note=("A new user on the page has no demographic features: gender, age, occupation and zip are "
                            "set to 'unknown' (a slot trained by hiding each training user's features with "

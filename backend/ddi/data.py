@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from backend.core.data import resolve_data_root
+from backend.core.files import sha256_file
 
 N_TYPES = 86
 #: the 23 metaedges in EmerGNN's relation-id order (86..108)
@@ -62,14 +62,6 @@ def _read_ids(path: Path) -> np.ndarray:
     return np.loadtxt(path, dtype=np.int64, ndmin=1)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class DrugBank:
     """Id maps, names, SMILES and interaction-type templates of the 1,710 DrugBank drugs."""
 
@@ -102,7 +94,7 @@ class DrugBank:
         return f"{self.names[i]} ({self.drugbank_ids[i]})"
 
     def file_hashes(self, setting: str, split_kind: str = "random") -> dict[str, str]:
-        return {p.relative_to(self.root).as_posix(): file_sha256(p) for p in split_files(self.root, setting, split_kind)}
+        return {p.relative_to(self.root).as_posix(): sha256_file(p) for p in split_files(self.root, setting, split_kind)}
 
 
 @functools.lru_cache(maxsize=4)

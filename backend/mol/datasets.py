@@ -129,7 +129,9 @@ def dataset_path(name: str, data_dir=None) -> Path:
 
 
 def data_sha256(name: str, data_dir=None) -> str:
-    return hashlib.sha256(dataset_path(name, data_dir).read_bytes()).hexdigest()
+    from backend.core.files import sha256_file
+
+    return sha256_file(dataset_path(name, data_dir))
 
 
 def read_task_table(data_dir=None) -> list[dict]:

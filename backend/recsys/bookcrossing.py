@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backend.recsys.common import RecData, new_user_split, sha256_of
+from backend.core.files import sha256_file
+from backend.recsys.common import RecData, new_user_split
 
 FILES = ("BX-Users.csv", "BX-Books.csv", "BX-Book-Ratings.csv")
 YEAR_EDGES = (1900, 1950, 1960, 1970, 1980, 1985, 1990, 1993, 1996, 1999, 2002)   # -> 12 buckets (0 = before 1900)
@@ -92,7 +93,7 @@ def load_bookcrossing(folder: Path) -> RecData:
         user_fields=user_fields, user_vocab=user_vocab,
         item_names=[f"{t} ({a})" for t, a in zip(books["Book-Title"], books["Book-Author"])],
         item_keys=books["ISBN"].tolist(), episodes=episodes, interactions=interactions,
-        files={f: sha256_of(folder / f) for f in FILES},
+        files={f: sha256_file(folder / f) for f in FILES},
         split_rule=(f"explicit ratings 1-10; users with {MIN_RATINGS}-{MAX_RATINGS} ratings split 70/10/20 (seed 0), "
                     "query 10, support the rest; other users train"),
         user_feature_note="A new user has no age or location: both are 'unknown'.")

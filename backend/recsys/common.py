@@ -1,7 +1,6 @@
 """The common layout of a cold-start dataset and the episode helpers."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,14 +62,6 @@ class RecData:
 
     def split_users(self, split: str) -> np.ndarray:
         return np.unique(self.interactions[split][0])
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def pad_lists(lists: list[list[int]], unknown: int) -> np.ndarray:

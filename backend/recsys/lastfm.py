@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backend.recsys.common import Episode, RecData, group_by_user, sha256_of
+from backend.core.files import sha256_file
+from backend.recsys.common import Episode, RecData, group_by_user
 
 FILES = ("episodes.tsv.gz", "items.tsv.gz", "users.tsv.gz", "ratings_final.txt.gz")
 VALID_MIN_INTERACTIONS = 10
@@ -68,7 +69,7 @@ def load_lastfm(root: Path) -> RecData:
         user_fields={"user": np.zeros((n_users, 1), dtype=np.int64)}, user_vocab={"user": 0},
         item_names=items["name"].astype(str).tolist(), item_keys=items["hetrec_artist_id"].astype(str).tolist(),
         episodes={"train": fixed("train"), "valid": valid, "test": fixed("test")}, interactions=interactions,
-        files={name: sha256_of(p) for name, p in paths.items()},
+        files={name: sha256_file(p) for name, p in paths.items()},
         split_rule=("TaNP/ColdNAS user split (1,310 train / 187 valid / 375 test users); test = the 66 original "
                     "test episodes (support 20, query 10-36); valid = the 35 original validation episodes plus one "
                     f"fixed episode (seed 0) per other validation user with >= {VALID_MIN_INTERACTIONS} "

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backend.recsys.common import RecData, new_user_split, pad_lists, sha256_of
+from backend.core.files import sha256_file
+from backend.recsys.common import RecData, new_user_split, pad_lists
 
 FOLDER = "recsys/movielens_1m_melu"
 FILES = ("melu_states.tsv.gz", "users.dat", "movies_extrainfos.dat.gz", "m_rate.txt", "m_genre.txt",
@@ -87,7 +88,7 @@ def load_movielens(root: Path) -> RecData:
     return RecData(
         name="movielens", rating_min=1.0, rating_max=5.0, item_fields=item_fields, item_vocab=item_vocab,
         user_fields=user_fields, user_vocab=user_vocab, item_names=names, item_keys=movie_ids,
-        episodes=episodes, interactions=interactions, files={n: sha256_of(p) for n, p in paths.items()},
+        episodes=episodes, interactions=interactions, files={n: sha256_file(p) for n, p in paths.items()},
         split_rule=(f"MeLU new-user rule on the mirror's 1,208 new users (complete histories = user_cold_state + "
                     f"user_and_item_cold_state): the {len(eligible)} users with {MIN_RATINGS}-{MAX_RATINGS} "
                     f"ratings split 70/10/20 (seed 0) into {n_train} train / {n_valid} valid / "

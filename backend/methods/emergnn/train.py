@@ -154,7 +154,7 @@ def finish(config, task, model, history, train_seconds, pairs_seen, best_epoch, 
            "comparable with the paper's Table 1") + ".",
         f"Biomedical network: Hetionet {task.net.source} copy ({task.net.n_edges:,} edges incl. "
         f"{task.net.counts.get('fingerprint_links', 0):,} fingerprint links for drugs without a Hetionet node"
-        + ("; DpS, GpCC, GpMF and part of AeG absent: 80.4% of EmerGNN's edges)" if task.net.source == "mirror" else ")"),
+        + ("; DpS, GpCC, GpMF and part of AeG absent: 80.4% of EmerGNN's edges)." if task.net.source == "mirror" else ")."),
     ]
     for s, p in (("valid", valid_pairs), ("test", test_pairs)):
         if len(p) < n_total[s]:
@@ -170,8 +170,8 @@ def finish(config, task, model, history, train_seconds, pairs_seen, best_epoch, 
         extras["baselines"] = run_baselines(task, valid_pairs, test_pairs, seed=config.seed,
                                            seconds=config.baseline_seconds)
         for name, res in extras["baselines"].items():
-            notes.append(f"Baseline {name} on the same split and pairs: test F1 {100 * res['test']['f1']:.1f}, "
-                         f"accuracy {100 * res['test']['accuracy']:.1f}, kappa {100 * res['test']['kappa']:.1f} "
+            notes.append(f"Baseline {name} on the same split and pairs: test F1 {res['test']['f1']:.3f}, "
+                         f"accuracy {res['test']['accuracy']:.3f}, kappa {res['test']['kappa']:.3f} "
                          f"({res['params']:,} parameters, {res['seconds']:.0f} s).")
     card = store.Card(
         method="emergnn", dataset=config.dataset, setting=config.setting, metrics=metrics, protocol=PROTOCOL,

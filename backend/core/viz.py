@@ -1092,6 +1092,26 @@ def _label_positions(xs: list[float], ys: list[float], span: tuple[float, float]
     return out
 
 
+def _merge_coincident_labels(points, x: str, text: dict, near: float = 0.35, close: float = 0.04) -> dict:
+    """Labels of points of one role that sit on each other (within ``near`` decades and ``close`` of the value
+    range: ComplEx 0.680 and Analogy 0.669 at the same size) become one label on the highest, "ComplEx, Analogy";
+    the others' labels are empty."""
+    values = points["value"]
+    tol = close * max(float(values.max() - values.min()), 1e-12)
+    out = dict(text)
+    for _, sub in points.groupby("role", sort=False):
+        leaders: list = []
+        for i in sub.sort_values("value", ascending=False).index:
+            lx = math.log10(points.at[i, x])
+            lead = next((j for j in leaders if abs(math.log10(points.at[j, x]) - lx) < near
+                         and points.at[j, "value"] - points.at[i, "value"] <= tol), None)
+            if lead is None:
+                leaders.append(i)
+            else:
+                out[lead], out[i] = f"{out[lead]}, {out[i]}", ""
+    return out
+
+
 def _param_ticks(low: float, high: float) -> list[float]:
     """Tick values for a log parameter axis: 1-2-5 steps within 1.3 decades, whole decades beyond (a phone-wide
     axis has room for about six labels)."""
@@ -1117,17 +1137,21 @@ def panel_figure(panel: ParsimonyPanel, height: int = 400, title: str | None = N
     counts = [c for c in list(points[x]) + list(lines[x]) if c > 0]
     low, high = min(counts), max(counts)
     span = (math.log10(low) - 0.4, math.log10(high) + 0.4)
-    positions = dict(zip(points.index, _label_positions(list(points[x]), list(points["value"]), span)))
+    text = {}
+    for i, m, baseline, role in zip(points.index, points["model"], points["baseline"], points["role"]):
+        label = html.escape(str(m)) + (" (paper)" if role != ROLES[0] and (points["model"] == m).sum() > 1 else "")
+        text[i] = label if baseline else f"<b>{label}</b>"
+    text = _merge_coincident_labels(points, x, text)
+    shown = [i for i in points.index if text[i]]
+    positions = dict.fromkeys(points.index, "top center")
+    positions.update(zip(shown, _label_positions(list(points.loc[shown, x]), list(points.loc[shown, "value"]), span)))
     fig = go.Figure()
     for role in ROLES:
         sub = points[points["role"] == role]
         if sub.empty:
             continue
         colour, symbol = ROLE_STYLE[role]
-        labels = []
-        for m, baseline in zip(sub["model"], sub["baseline"]):
-            label = html.escape(str(m)) + (" (paper)" if role != ROLES[0] and (points["model"] == m).sum() > 1 else "")
-            labels.append(label if baseline else f"<b>{label}</b>")
+        labels = [text[i] for i in sub.index]
         hover = [f"<b>{html.escape(str(m))}</b><br>{html.escape(role)}<br>"
                  f"{METRIC_NAMES.get(panel.metric, panel.metric)} {v:.4f}"
                  + (f" ± {s:.3f}" if s == s else "")

@@ -446,3 +446,18 @@ def test_labels_of_models_of_one_size_do_not_share_a_side():
     pos = _label_positions(xs, ys, (2.5, 7.5))
     assert pos[1].startswith("top") and pos[2].startswith("bottom") and pos[4].startswith("top")
     assert {pos[0], pos[3]} == {"middle right", "middle left"}
+
+
+def test_labels_of_points_on_each_other_are_merged():
+    """ComplEx and Analogy at one size and 0.011 apart (of a 0.5-wide range) share one label; SimplE, far below,
+    keeps its own; a paper's point at the same place is another role and keeps its own."""
+    import pandas as pd
+
+    from backend.core.viz import _merge_coincident_labels
+
+    pts = pd.DataFrame({"params": [9.66e4, 9.66e4, 9.66e4, 2.7e4, 9.66e4],
+                        "value": [0.680, 0.669, 0.535, 0.986, 0.681],
+                        "role": ["this project"] * 4 + ["papers"]})
+    text = {0: "ComplEx", 1: "Analogy", 2: "SimplE", 3: "RED-GNN", 4: "ComplEx (paper)"}
+    out = _merge_coincident_labels(pts, "params", text)
+    assert out == {0: "ComplEx, Analogy", 1: "", 2: "SimplE", 3: "RED-GNN", 4: "ComplEx (paper)"}

@@ -127,7 +127,7 @@ def test_grouped_messages_equal_edge_by_edge(features):
 
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
-    n, n_rel, n_drugs = 30, 5, 8
+    n, n_rel = 30, 5
     facts = np.stack([rng.integers(0, n - 2, 120), rng.integers(0, n - 2, 120), rng.integers(0, n_rel, 120)], 1)
     fps = torch.from_numpy(rng.integers(0, 2, (n, 16)).astype(np.float32))
     model = EmerGNN(4, 2 * n_rel + 1, fps, n, dim=8, features=features)
